@@ -1,0 +1,44 @@
+/**
+ * Staging: the same code as production, smaller and cheaper, with shorter retention.
+ * Replace the account and e-mail with your own before deploying (see README "Deploy to a real account").
+ */
+export const staging = {
+  name: 'staging',
+  account: '111111111111',
+  region: 'eu-west-1',
+  availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+  terminationProtection: false,
+  network: {
+    cidr: '10.10.0.0/16',
+    natGateways: 1,
+    flowLogRetentionDays: 30,
+  },
+  database: {
+    instanceClass: 't4g.micro',
+    allocatedStorageGiB: 20,
+    maxAllocatedStorageGiB: 100,
+    multiAz: false,
+    deletionProtection: false,
+    backupRetentionDays: 7,
+    secretRotationDays: 30,
+    logRetentionDays: 30,
+    proxy: { maxConnectionsPercent: 90, maxIdleConnectionsPercent: 50, borrowTimeoutSeconds: 30 },
+  },
+  cache: {
+    nodeType: 'cache.t4g.micro',
+    replicas: 0,
+    snapshotRetentionDays: 1,
+  },
+  restoreVerification: {
+    schedule: 'cron(0 4 * * ? *)',
+    timeoutMinutes: 90,
+    heartbeatIntervalMinutes: 5,
+    rpoTargetMinutes: 15,
+  },
+  slo: {
+    availabilityTargetPercent: 99.5,
+    latencyTargetPercent: 99,
+    latencyThresholdMs: 800,
+  },
+  alarmEmail: 'oncall-staging@example.com',
+};
