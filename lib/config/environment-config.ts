@@ -104,6 +104,55 @@ const sloSchema = z.strictObject({
   latencyThresholdMs: int(10, 30_000),
 });
 
+const serviceSchema = z.strictObject({
+  /** Memory of the API function; CPU scales with it. */
+  memoryMiB: int(128, 10_240),
+  /** Hard limit of one API invocation; the HTTP API itself gives up at 30 s. */
+  timeoutSeconds: int(1, 29),
+  /** Requests one caller may make per minute before the service answers 429. */
+  perCallerRequestsPerMinute: int(1, 100_000),
+  /** How long Cognito access and ID tokens live. */
+  accessTokenMinutes: int(5, 1_440),
+});
+
+const edgeSchema = z.strictObject({
+  /** WAF: requests per 5 minutes one IP may send to any path. */
+  perIpRequestsPer5Min: int(100, 2_000_000_000),
+  /** WAF: requests per 5 minutes one IP may send to write and auth paths (stricter). */
+  perIpWriteRequestsPer5Min: int(100, 2_000_000_000),
+  /** API Gateway stage throttling. */
+  throttleRatePerSecond: int(1, 10_000),
+  throttleBurst: int(1, 5_000),
+  logRetentionDays,
+});
+
+const deploymentSchema = z.strictObject({
+  /** How CodeDeploy shifts traffic to a new version of the API. */
+  strategy: z.enum(['canary', 'linear', 'allAtOnce']),
+  /** Canary: share of traffic on the new version first. Linear: share added per step. */
+  percentage: int(1, 99),
+  /** Canary: how long the first share runs. Linear: minutes between steps. */
+  intervalMinutes: int(1, 60),
+});
+
+const jobsSchema = z.strictObject({
+  /** Deliveries before a message moves to the dead-letter queue. */
+  maxReceiveCount: int(1, 20),
+  /** Upper bound of concurrent worker invocations (SQS event source maximum concurrency). */
+  maxConcurrency: int(2, 1_000),
+  /** Alarm when the oldest message is older than this. */
+  maxMessageAgeMinutes: int(1, 1_440),
+});
+
+const observabilitySchema = z.strictObject({
+  /** Base URL of the runbooks/ folder in your repository; alarm descriptions link below it. */
+  runbookBaseUrl: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }),
+  /** Monthly AWS Budget for the environment, in USD. */
+  monthlyBudgetUsd: int(1, 1_000_000),
+  /** Alarm when no rollback drill has run for this many days. */
+  rollbackDrillMaxAgeDays: int(1, 90),
+});
+
 const domainSchema = z.strictObject({
   domainName: z.string().regex(HOSTNAME, 'must be a lower-case DNS name such as api.example.com'),
   /** ACM certificate for CloudFront: it must live in us-east-1. */
@@ -131,6 +180,11 @@ export const environmentConfigSchema = z
     cache: cacheSchema,
     restoreVerification: restoreVerificationSchema,
     slo: sloSchema,
+    service: serviceSchema,
+    edge: edgeSchema,
+    deployment: deploymentSchema,
+    jobs: jobsSchema,
+    observability: observabilitySchema,
     /** Where critical alarms are e-mailed. */
     alarmEmail: z.email('must be an e-mail address'),
     domain: domainSchema.optional(),
@@ -176,6 +230,14 @@ export const environmentConfigSchema = z
         path: ['database', 'proxy', 'maxIdleConnectionsPercent'],
         input: c.database.proxy.maxIdleConnectionsPercent,
         message: `must be at most maxConnectionsPercent (${c.database.proxy.maxConnectionsPercent})`,
+      });
+    }
+    if (c.edge.perIpWriteRequestsPer5Min > c.edge.perIpRequestsPer5Min) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['edge', 'perIpWriteRequestsPer5Min'],
+        input: c.edge.perIpWriteRequestsPer5Min,
+        message: `must be at most perIpRequestsPer5Min (${c.edge.perIpRequestsPer5Min}): the write/auth limit is the stricter one`,
       });
     }
     if (c.name === 'production') {

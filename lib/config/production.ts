@@ -41,5 +41,34 @@ export const production = {
     latencyTargetPercent: 99,
     latencyThresholdMs: 500,
   },
+  service: {
+    memoryMiB: 1024,
+    timeoutSeconds: 10,
+    perCallerRequestsPerMinute: 300,
+    accessTokenMinutes: 60,
+  },
+  edge: {
+    perIpRequestsPer5Min: 5000,
+    perIpWriteRequestsPer5Min: 500,
+    throttleRatePerSecond: 500,
+    throttleBurst: 1000,
+    logRetentionDays: 365,
+  },
+  deployment: {
+    // 10% of traffic for 5 minutes; the rollback alarms must fire inside that window.
+    strategy: 'canary',
+    percentage: 10,
+    intervalMinutes: 5,
+  },
+  jobs: {
+    maxReceiveCount: 5,
+    maxConcurrency: 20,
+    maxMessageAgeMinutes: 10,
+  },
+  observability: {
+    runbookBaseUrl: 'https://github.com/example/shipshape/blob/main/runbooks',
+    monthlyBudgetUsd: 1500,
+    rollbackDrillMaxAgeDays: 14,
+  },
   alarmEmail: 'oncall@example.com',
 };

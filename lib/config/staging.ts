@@ -40,5 +40,34 @@ export const staging = {
     latencyTargetPercent: 99,
     latencyThresholdMs: 800,
   },
+  service: {
+    memoryMiB: 512,
+    timeoutSeconds: 10,
+    perCallerRequestsPerMinute: 120,
+    accessTokenMinutes: 60,
+  },
+  edge: {
+    perIpRequestsPer5Min: 2000,
+    perIpWriteRequestsPer5Min: 300,
+    throttleRatePerSecond: 50,
+    throttleBurst: 100,
+    logRetentionDays: 30,
+  },
+  deployment: {
+    // Staging shifts faster: 50% for one minute, then the rest.
+    strategy: 'canary',
+    percentage: 50,
+    intervalMinutes: 1,
+  },
+  jobs: {
+    maxReceiveCount: 5,
+    maxConcurrency: 5,
+    maxMessageAgeMinutes: 15,
+  },
+  observability: {
+    runbookBaseUrl: 'https://github.com/example/shipshape/blob/main/runbooks',
+    monthlyBudgetUsd: 300,
+    rollbackDrillMaxAgeDays: 14,
+  },
   alarmEmail: 'oncall-staging@example.com',
 };

@@ -157,6 +157,24 @@ describe('environment config', () => {
       'domain.certificateArn: got "arn:aws:acm:eu-west-1:',
     ],
     [
+      'a write rate limit looser than the general one',
+      'production',
+      (c) => ((c.edge as Mutable).perIpWriteRequestsPer5Min = 10_000),
+      'edge.perIpWriteRequestsPer5Min: got 10000; must be at most perIpRequestsPer5Min (5000)',
+    ],
+    [
+      'an unknown deployment strategy',
+      'production',
+      (c) => ((c.deployment as Mutable).strategy = 'yolo'),
+      'deployment.strategy: got "yolo"; must be one of "canary", "linear", "allAtOnce"',
+    ],
+    [
+      'a plain-http runbook URL',
+      'staging',
+      (c) => ((c.observability as Mutable).runbookBaseUrl = 'http://wiki.example.com/runbooks'),
+      'observability.runbookBaseUrl: got "http://wiki.example.com/runbooks"; must be an https:// URL',
+    ],
+    [
       'a misspelt field',
       'staging',
       (c) => (c.alarmEmial = 'x@example.com'),
