@@ -3,17 +3,32 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { type EnvironmentName, ENVIRONMENT_NAMES, RAW_CONFIGS, validateEnvironmentConfig } from './config';
 import { createEnvironmentStages, type ShipshapeStage } from './stages/shipshape-stage';
 
+/** Options of {@link buildShipshapeApp}. */
+export interface BuildShipshapeAppOptions {
+  /**
+   * Raw (unvalidated) configuration of every environment.
+   * @default - the checked-in configs of lib/config
+   */
+  readonly rawConfigs?: Record<EnvironmentName, unknown>;
+
+  /**
+   * Attach the policy packs (cdk-nag) to the whole app.
+   * @default true
+   */
+  readonly policyChecks?: boolean;
+}
+
 /**
  * Builds the reference app: one stage per environment, validated from its raw config (a bad
  * value stops synth here, before any template is written), with the policy packs attached to
  * the whole app so that an unacknowledged finding fails synth.
  */
-export function buildShipshapeApp(
-  app: App,
-  rawConfigs: Record<EnvironmentName, unknown> = RAW_CONFIGS,
-): ShipshapeStage[] {
+export function buildShipshapeApp(app: App, options: BuildShipshapeAppOptions = {}): ShipshapeStage[] {
+  const rawConfigs = options.rawConfigs ?? RAW_CONFIGS;
   const configs = ENVIRONMENT_NAMES.map((name) => validateEnvironmentConfig(name, rawConfigs[name]));
   const stages = createEnvironmentStages(app, configs);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  if (options.policyChecks ?? true) {
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  }
   return stages;
 }

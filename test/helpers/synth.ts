@@ -37,7 +37,7 @@ const cache = new Map<EnvironmentName, SynthesizedEnvironment>();
 export function synthEnvironment(name: EnvironmentName): SynthesizedEnvironment {
   const cached = cache.get(name);
   if (cached) return cached;
-  const app = new App({ context: SKIP_BUNDLING });
+  const app = newTestApp();
   const config = loadEnvironmentConfig(name);
   const stage = new ShipshapeStage(app, stageId(config), { config });
   const templates: Record<string, Template> = {};

@@ -1,0 +1,289 @@
+// `npm run bench [-- --runs N] [-- --check] [-- --skip-tests]`
+// Measures what users wait on: cdk synth (against an empty app), the test suite, Lambda bundle
+// sizes and module init time, and CLI start-up. Prints a markdown table, writes
+// bench/results.json and bench/results.md, and refreshes the table in README.md.
+// With --check, exits 1 when a budget is exceeded.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const ROOT = resolve(__dirname, '..');
+const CDK = join(ROOT, 'node_modules', '.bin', 'cdk');
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    check: { type: 'boolean', default: false },
+    'skip-tests': { type: 'boolean', default: false },
+  },
+});
+const RUNS = Number(args.runs);
+if (!Number.isInteger(RUNS) || RUNS < 1 || RUNS > 20)
+  throw new Error(`--runs must be 1-20, got ${args.runs}`);
+
+/** Budgets from issue 11. */
+const BUDGET = {
+  synthRatio: 1.5,
+  testSeconds: 90,
+  apiBundleKb: 400,
+  initMs: 150,
+  cliHelpSeconds: 0.5,
+};
+
+interface Stat {
+  median: number;
+  min: number;
+  max: number;
+}
+function stat(samples: number[]): Stat {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1] };
+}
+const fmt = (s: Stat, unit: string, digits = 2) =>
+  `${s.median.toFixed(digits)}${unit} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+
+/** Runs a command, fails loudly if it fails, returns wall seconds and stdout. */
+function timed(
+  cmd: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv = {},
+): { seconds: number; stdout: string } {
+  const started = performance.now();
+  const r = spawnSync(cmd, argv, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
+  const seconds = (performance.now() - started) / 1000;
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${argv.join(' ')} exited ${r.status}\n${r.stderr?.slice(-4000)}`);
+  }
+  return { seconds, stdout: r.stdout };
+}
+
+function log(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+// ---------------------------------------------------------------- synth
+function benchSynth() {
+  const empty: number[] = [];
+  const full: number[] = [];
+  let lastFullOut = '';
+  for (let i = 0; i < RUNS; i++) {
+    // Alternate, so drift in machine load hits both sides alike. Cold: a fresh output dir.
+    const emptyOut = mkdtempSync(join(tmpdir(), 'bench-empty-'));
+    empty.push(
+      timed(CDK, ['synth', '--quiet', '--app', 'npx tsx bench/empty-app.ts', '-o', emptyOut]).seconds,
+    );
+    rmSync(emptyOut, { recursive: true, force: true });
+    const fullOut = mkdtempSync(join(tmpdir(), 'bench-full-'));
+    full.push(timed(CDK, ['synth', '**', '--quiet', '-o', fullOut]).seconds);
+    if (lastFullOut) rmSync(lastFullOut, { recursive: true, force: true });
+    lastFullOut = fullOut;
+    log(`synth run ${i + 1}/${RUNS}: empty ${empty[i].toFixed(2)}s, app ${full[i].toFixed(2)}s`);
+  }
+  const modes: Record<string, number> = {};
+  for (const mode of ['full', 'no-bundling', 'no-validation', 'no-policy']) {
+    const { stdout } = timed(join(ROOT, 'node_modules', '.bin', 'tsx'), ['bench/synth-profile.ts', mode]);
+    modes[mode] = (JSON.parse(stdout) as { ms: number }).ms / 1000;
+  }
+  const emptyStat = stat(empty);
+  const fullStat = stat(full);
+  return {
+    empty: emptyStat,
+    app: fullStat,
+    ratio: fullStat.median / emptyStat.median,
+    breakdownSeconds: {
+      bundling: Math.max(0, modes.full - modes['no-bundling']),
+      builtinValidation: Math.max(0, modes['no-bundling'] - modes['no-validation']),
+      policyPacks: Math.max(0, modes['no-validation'] - modes['no-policy']),
+      constructAndWrite: modes['no-policy'],
+    },
+    assemblyDir: lastFullOut,
+  };
+}
+
+// ---------------------------------------------------------------- tests
+function benchTests() {
+  const report = join(mkdtempSync(join(tmpdir(), 'bench-jest-')), 'report.json');
+  const { seconds } = timed('npm', ['test', '--', '--json', `--outputFile=${report}`, '--silent']);
+  const json = JSON.parse(readFileSync(report, 'utf8')) as {
+    numTotalTests: number;
+    testResults: Array<{ name: string; perfStats: { runtime: number } }>;
+  };
+  const slowest = json.testResults
+    .map((r) => ({ file: r.name.replace(`${ROOT}/`, ''), seconds: r.perfStats.runtime / 1000 }))
+    .sort((a, b) => b.seconds - a.seconds)
+    .slice(0, 5);
+  return { seconds, tests: json.numTotalTests, slowest };
+}
+
+// ---------------------------------------------------------------- lambdas
+interface LambdaBench {
+  function: string;
+  bundleKb: number;
+  sourceMapKb: number;
+  init: Stat;
+}
+function findTemplates(dir: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory() && entry.name.startsWith('assembly-')) found.push(...findTemplates(path));
+    else if (entry.name.endsWith('.template.json')) found.push(path);
+  }
+  return found;
+}
+function benchLambdas(assemblyDir: string): LambdaBench[] {
+  const seen = new Map<string, string>();
+  for (const file of findTemplates(assemblyDir)) {
+    const template = JSON.parse(readFileSync(file, 'utf8')) as {
+      Resources: Record<string, { Type: string; Metadata?: Record<string, string | boolean> }>;
+    };
+    for (const resource of Object.values(template.Resources)) {
+      // Only functions esbuild bundled from lambda/: CDK's own providers ship prebuilt code.
+      if (resource.Type !== 'AWS::Lambda::Function' || resource.Metadata?.['aws:asset:is-bundled'] !== true)
+        continue;
+      const asset = resource.Metadata?.['aws:asset:path'] as string | undefined;
+      const path = String(resource.Metadata?.['aws:cdk:path'] ?? '');
+      if (!asset) continue;
+      const name = path.split('/').slice(2, -1).join('/');
+      const dir = join(file, '..', asset);
+      if (!seen.has(dir) || name.length < (seen.get(dir) ?? '').length) seen.set(dir, name);
+    }
+  }
+  const results: LambdaBench[] = [];
+  for (const [dir, name] of seen) {
+    const entry = ['index.js', 'index.mjs'].map((f) => join(dir, f)).find((f) => existsSync(f));
+    if (!entry) continue;
+    const map = `${entry}.map`;
+    const samples: number[] = [];
+    for (let i = 0; i < Math.max(RUNS, 5); i++) {
+      // A fresh Node process per sample: module initialisation, the cold-start share we control.
+      const { stdout } = timed(
+        process.execPath,
+        [
+          '-e',
+          `const t=performance.now();require(${JSON.stringify(entry)});process.stdout.write(String(performance.now()-t));`,
+        ],
+        {
+          // The Lambda runtime provides the AWS SDK v3; locally it comes from node_modules.
+          NODE_PATH: join(ROOT, 'node_modules'),
+          AWS_REGION: 'eu-west-1',
+          AWS_LAMBDA_FUNCTION_NAME: 'bench',
+          POWERTOOLS_DEV: 'false',
+        },
+      );
+      samples.push(Number(stdout));
+    }
+    results.push({
+      function: name,
+      bundleKb: statSync(entry).size / 1024,
+      sourceMapKb: existsSync(map) ? statSync(map).size / 1024 : 0,
+      init: stat(samples),
+    });
+  }
+  return results.sort((a, b) => a.function.localeCompare(b.function));
+}
+
+// ---------------------------------------------------------------- CLI
+function benchCli() {
+  const help: number[] = [];
+  for (let i = 0; i < Math.max(RUNS, 5); i++)
+    help.push(timed(process.execPath, ['bin/shipshape.js', '--help']).seconds);
+  return { help: stat(help) };
+}
+
+// ---------------------------------------------------------------- main
+function main() {
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  log(`machine: ${machine}; ${RUNS} runs`);
+  const synth = benchSynth();
+  const lambdas = benchLambdas(synth.assemblyDir);
+  rmSync(synth.assemblyDir, { recursive: true, force: true });
+  const cli = benchCli();
+  const tests = args['skip-tests'] ? undefined : benchTests();
+
+  const api = lambdas.find((l) => /Service\/Function|Api/i.test(l.function));
+  const checks: Array<{ budget: string; measured: string; ok: boolean }> = [
+    {
+      budget: `synth ≤ ${BUDGET.synthRatio}× empty app`,
+      measured: `${synth.ratio.toFixed(2)}×`,
+      ok: synth.ratio <= BUDGET.synthRatio,
+    },
+    {
+      budget: `npm test ≤ ${BUDGET.testSeconds} s`,
+      measured: tests ? `${tests.seconds.toFixed(1)} s` : 'skipped',
+      ok: !tests || tests.seconds <= BUDGET.testSeconds,
+    },
+    {
+      budget: `API bundle ≤ ${BUDGET.apiBundleKb} KB`,
+      measured: api ? `${api.bundleKb.toFixed(0)} KB` : 'no API function found',
+      ok: api !== undefined && api.bundleKb <= BUDGET.apiBundleKb,
+    },
+    {
+      budget: `every handler init ≤ ${BUDGET.initMs} ms`,
+      measured: lambdas.length
+        ? `max ${Math.max(...lambdas.map((l) => l.init.median)).toFixed(0)} ms`
+        : 'no handlers',
+      ok: lambdas.every((l) => l.init.median <= BUDGET.initMs),
+    },
+    {
+      budget: `CLI --help ≤ ${BUDGET.cliHelpSeconds} s`,
+      measured: `${cli.help.median.toFixed(2)} s`,
+      ok: cli.help.median <= BUDGET.cliHelpSeconds,
+    },
+  ];
+
+  const md = [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; median (min–max) of ${RUNS}+ runs.`,
+    '',
+    '| what | measured |',
+    '| --- | --- |',
+    `| \`cdk synth '**'\`, whole app (cold) | ${fmt(synth.app, ' s')} |`,
+    `| \`cdk synth\`, empty one-stack app (cold) | ${fmt(synth.empty, ' s')} |`,
+    `| ratio | ${synth.ratio.toFixed(2)}× |`,
+    `| of which Lambda bundling | ${synth.breakdownSeconds.bundling.toFixed(2)} s |`,
+    `| of which built-in CloudFormation validation | ${synth.breakdownSeconds.builtinValidation.toFixed(2)} s |`,
+    `| of which cdk-nag policy packs | ${synth.breakdownSeconds.policyPacks.toFixed(2)} s |`,
+    ...(tests
+      ? [
+          `| \`npm test\` (${tests.tests} tests) | ${tests.seconds.toFixed(1)} s |`,
+          ...tests.slowest.map((t) => `| slow test file: \`${t.file}\` | ${t.seconds.toFixed(1)} s |`),
+        ]
+      : []),
+    ...lambdas.map(
+      (l) =>
+        `| Lambda \`${l.function}\`: bundle / source map / init | ${l.bundleKb.toFixed(0)} KB / ${l.sourceMapKb.toFixed(0)} KB / ${fmt(l.init, ' ms', 0)} |`,
+    ),
+    `| \`shipshape --help\` | ${fmt(cli.help, ' s')} |`,
+    '',
+    '| budget | measured | |',
+    '| --- | --- | --- |',
+    ...checks.map((c) => `| ${c.budget} | ${c.measured} | ${c.ok ? 'ok' : '**over**'} |`),
+  ].join('\n');
+
+  writeFileSync(
+    join(ROOT, 'bench', 'results.json'),
+    `${JSON.stringify({ machine, runs: RUNS, synth: { ...synth, assemblyDir: undefined }, tests, lambdas, cli, checks }, null, 2)}\n`,
+  );
+  writeFileSync(join(ROOT, 'bench', 'results.md'), `${md}\n`);
+  const readmePath = join(ROOT, 'README.md');
+  const readme = readFileSync(readmePath, 'utf8');
+  const marked = /(<!-- bench:start -->\n)[\s\S]*?(<!-- bench:end -->)/;
+  if (marked.test(readme)) writeFileSync(readmePath, readme.replace(marked, `$1${md}\n$2`));
+  console.log(md);
+
+  const failed = checks.filter((c) => !c.ok);
+  if (args.check && failed.length > 0) {
+    console.error(`\nbench: ${failed.length} budget(s) exceeded: ${failed.map((c) => c.budget).join('; ')}`);
+    process.exit(1);
+  }
+}
+
+main();
