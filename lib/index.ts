@@ -6,3 +6,4 @@ export * from './stacks/stateful-stack';
 export * from './stacks/stateless-stack';
 export * from './stages/shipshape-stage';
 export { buildShipshapeApp } from './app';
+export * from './policy';

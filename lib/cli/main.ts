@@ -31,7 +31,11 @@ const COMMANDS: Record<string, CommandSpec> = {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     load: async () => require('./commands/migrate') as typeof import('./commands/migrate'),
   },
-  audit: { summary: 'Print a production-readiness report for any synthesized CDK app (cdk.out)' },
+  audit: {
+    summary: 'Print a production-readiness report for any synthesized CDK app (cdk.out)',
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    load: async () => require('./commands/audit') as typeof import('./commands/audit'),
+  },
 };
 
 export function usage(): string {
