@@ -219,11 +219,6 @@ export class Cache extends Construct {
     this.primaryEndpoint = this.replicationGroup.attrPrimaryEndPointAddress;
     this.readerEndpoint = this.replicationGroup.attrReaderEndPointAddress;
 
-    Validations.of(this.replicationGroup).acknowledge({
-      id: 'AwsSolutions-AEC5',
-      reason:
-        'Valkey keeps its default port 6379: the nodes sit in isolated subnets, the security group admits only granted clients, and every connection needs TLS and the AUTH token.',
-    });
     if (!multiAz) {
       Validations.of(this.replicationGroup).acknowledge({
         id: 'AwsSolutions-AEC4',
