@@ -107,7 +107,7 @@ describe.each([
     });
     const sg = template.toJSON().Resources[SG].Properties;
     expect(sg.SecurityGroupIngress).toBeUndefined();
-    // CDK's placeholder rule that matches no traffic: the nodes never open connections.
+    // CDK's rule that matches no traffic (255.255.255.255/32): the nodes never open connections.
     expect(sg.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '255.255.255.255/32' })]);
   });
 });
