@@ -100,6 +100,11 @@ describe.each([
     expect(slow?.[1].Properties).toMatchObject({ RetentionInDays: expected.logDays });
   });
 
+  test('operators find the endpoint and the AUTH token secret in stable outputs', () => {
+    template.hasOutput('CacheEndpoint', { Value: { 'Fn::GetAtt': [GROUP, 'PrimaryEndPoint.Address'] } });
+    template.hasOutput('CacheAuthTokenSecretArn', { Value: { Ref: TOKEN } });
+  });
+
   test('its own security group admits nobody and sends nothing until grantConnect', () => {
     template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
       SecurityGroupIds: [{ 'Fn::GetAtt': [SG, 'GroupId'] }],

@@ -190,6 +190,17 @@ describe.each([
     });
   });
 
+  test('operators find the proxy endpoint, instance identifier and secret in stable outputs', () => {
+    template.hasOutput('DatabaseProxyEndpoint', {
+      Value: { 'Fn::GetAtt': ['DatabaseProxyE01FC4E6', 'Endpoint'] },
+    });
+    template.hasOutput('DatabaseInstanceIdentifier', { Value: { Ref: INSTANCE } });
+    template.hasOutput('DatabaseSecretArn', {
+      Value: { Ref: Match.stringLikeRegexp('^DatabaseSecretAttachment') },
+    });
+    template.hasOutput('DatabaseName', { Value: 'shipshape' });
+  });
+
   test('proxy security group admits nobody until grantConnect', () => {
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       GroupDescription: Match.stringLikeRegexp('Database proxy'),
