@@ -249,7 +249,7 @@ export async function findPreviousVersion(
     (d) => d.status === 'Succeeded' && d.toVersion === live && d.fromVersion,
   );
   if (onto?.fromVersion && onto.fromVersion !== live) {
-    return { version: onto.fromVersion, source: `the deployment that made it live (${onto.id})` };
+    return { version: onto.fromVersion, source: `from ${onto.id}, the deployment that made ${live} live` };
   }
   const versions: number[] = [];
   let marker: string | undefined;

@@ -159,32 +159,9 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
         throw new CliError(`Drill failed while ${step}: ${reason}\n${restoreHint}`, ExitCode.FAILED);
       };
 
-      // 1. Roll back.
-      out.step(`1/2 Rolling back: version ${recorded} → ${plan.toVersion}`);
-      const rollbackStarted = rt.now();
-      let timeToRollback: number;
-      try {
-        await engine.executePlan(
-          rt,
-          outputs,
-          plan,
-          `${engine.ROLLBACK_DESCRIPTION_PREFIX} (${flags.environment} drill): version ${recorded} -> ${plan.toVersion}`,
-        );
-        const health = await engine.verifyHealth(rt, outputs.apiUrl);
-        timeToRollback = seconds(rt.now() - rollbackStarted);
-        if (!health.healthy)
-          throw new Error(`version ${plan.toVersion} is unhealthy after the rollback (${health.detail})`);
-        out.step(`Version ${plan.toVersion} live and healthy (${health.detail}) after ${timeToRollback}s`);
-      } catch (error) {
-        // Put the recorded version back before reporting, unless the rollback never started.
-        return fail('rolling back', error, {});
-      }
-
-      // 2. Roll forward to the recorded version.
-      out.step(`2/2 Rolling forward: version ${plan.toVersion} → ${recorded}`);
-      const recoverStarted = rt.now();
-      let timeToRecover: number;
-      try {
+      /** Moves traffic back to the recorded version; returns the seconds until it is live and healthy. */
+      const rollForward = async (): Promise<number> => {
+        const started = rt.now();
         const id = await engine.startShift(
           rt,
           outputs,
@@ -194,12 +171,54 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
           `shipshape drill (${flags.environment}): roll forward ${plan.toVersion} -> ${recorded}`,
         );
         out.step(`Deployment ${id} created; waiting for it to finish`);
-        await engine.waitForDeployment(rt, outputs, id, recorded, recoverStarted);
+        await engine.waitForDeployment(rt, outputs, id, recorded, started);
         const health = await engine.verifyHealth(rt, outputs.apiUrl);
-        timeToRecover = seconds(rt.now() - recoverStarted);
+        const elapsed = seconds(rt.now() - started);
         if (!health.healthy)
           throw new Error(`version ${recorded} is unhealthy after the roll-forward (${health.detail})`);
-        out.step(`Version ${recorded} live and healthy (${health.detail}) after ${timeToRecover}s`);
+        out.step(`Version ${recorded} live and healthy (${health.detail}) after ${elapsed}s`);
+        return elapsed;
+      };
+
+      // 1. Roll back.
+      out.step(`1/2 Rolling back: version ${recorded} → ${plan.toVersion}`);
+      const rollbackStarted = rt.now();
+      let shifted = false;
+      let timeToRollback: number;
+      try {
+        await engine.executePlan(
+          rt,
+          outputs,
+          plan,
+          `${engine.ROLLBACK_DESCRIPTION_PREFIX} (${flags.environment} drill): version ${recorded} -> ${plan.toVersion}`,
+        );
+        shifted = true;
+        const health = await engine.verifyHealth(rt, outputs.apiUrl);
+        timeToRollback = seconds(rt.now() - rollbackStarted);
+        if (!health.healthy)
+          throw new Error(`version ${plan.toVersion} is unhealthy after the rollback (${health.detail})`);
+        out.step(`Version ${plan.toVersion} live and healthy (${health.detail}) after ${timeToRollback}s`);
+      } catch (error) {
+        // The previous version took traffic but is unhealthy: put the recorded version back first.
+        // (A failed or stopped rollback deployment leaves the recorded version live on its own.)
+        if (shifted && !(error instanceof CliError && error.exitCode === ExitCode.INTERRUPTED)) {
+          out.warn(
+            `shipshape: ${error instanceof Error ? error.message : String(error)}; restoring version ${recorded}`,
+          );
+          try {
+            await rollForward();
+          } catch (restoreError) {
+            out.warn(`shipshape: restoring version ${recorded} failed too: ${String(restoreError)}`);
+          }
+        }
+        return fail('rolling back', error, {});
+      }
+
+      // 2. Roll forward to the recorded version.
+      out.step(`2/2 Rolling forward: version ${plan.toVersion} → ${recorded}`);
+      let timeToRecover: number;
+      try {
+        timeToRecover = await rollForward();
       } catch (error) {
         return fail('rolling forward', error, { rollback: timeToRollback });
       }
