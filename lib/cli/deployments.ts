@@ -557,7 +557,8 @@ export async function httpHealthCheck(
     return { healthy: response.ok, detail: `HTTP ${response.status}` };
   } catch (error) {
     if (signal.aborted) throw error;
-    const name = error instanceof Error ? error.name : 'Error';
+    // fetch rejects with a DOMException, which is not `instanceof Error` in every realm.
+    const name = (error as { name?: unknown } | null)?.name;
     return {
       healthy: false,
       detail: name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : String(error),
