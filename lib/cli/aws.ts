@@ -144,5 +144,7 @@ export function isCredentialError(error: unknown): boolean {
 
 /** True when the error comes from an aborted call (Ctrl-C). */
 export function isAbortError(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || error.name === 'InterruptedError');
+  // Checked by name: an AbortError may be a DOMException, not `instanceof Error` in every realm.
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'AbortError';
 }

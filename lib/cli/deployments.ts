@@ -249,7 +249,7 @@ export async function findPreviousVersion(
     (d) => d.status === 'Succeeded' && d.toVersion === live && d.fromVersion,
   );
   if (onto?.fromVersion && onto.fromVersion !== live) {
-    return { version: onto.fromVersion, source: `from ${onto.id}, the deployment that made ${live} live` };
+    return { version: onto.fromVersion, source: `the version ${onto.id} replaced` };
   }
   const versions: number[] = [];
   let marker: string | undefined;
@@ -264,7 +264,7 @@ export async function findPreviousVersion(
   } while (marker);
   const below = versions.filter((v) => v < Number(live)).sort((a, b) => b - a);
   return below.length > 0
-    ? { version: String(below[0]), source: 'the newest published version below the live one' }
+    ? { version: String(below[0]), source: `the newest published version below ${live}` }
     : undefined;
 }
 
@@ -307,7 +307,7 @@ export async function planRollback(
   }
 
   let target: { version: string; source: string } | undefined;
-  if (to !== undefined) target = { version: to, source: '--to' };
+  if (to !== undefined) target = { version: to, source: 'given with --to' };
   else target = await findPreviousVersion(rt, outputs, state);
   if (!target) {
     throw new CliError(
@@ -345,8 +345,8 @@ export async function planRollback(
 export function describePlan(plan: RollbackPlan, outputs: ServiceOutputs): string[] {
   if (plan.kind === 'stop') {
     return [
-      `Stop deployment ${plan.deploymentId} (to version ${plan.fromVersion ?? '?'}) with automatic rollback,`,
-      `then wait until version ${plan.toVersion} carries 100% of ${outputs.functionName}:${outputs.aliasName}.`,
+      `Stop deployment ${plan.deploymentId} (to version ${plan.fromVersion ?? '?'}) with automatic rollback and wait ` +
+        `until version ${plan.toVersion} carries 100% of ${outputs.functionName}:${outputs.aliasName}.`,
     ];
   }
   const hooks = Object.keys(plan.hooks);

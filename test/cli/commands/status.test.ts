@@ -22,7 +22,7 @@ describe('shipshape status', () => {
     setup({ deployments: history() });
     await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.OK);
     expect(world.stdout).toContain('Live:      version 42 100%   schema 0003_accounts_and_notes');
-    expect(world.stdout).toContain('Previous:  version 41 (from d-C, the deployment that made 42 live)');
+    expect(world.stdout).toContain('Previous:  version 41 (the version d-C replaced)');
     expect(world.stdout).toContain(
       'Rollback:  possible now — Shift Staging-Stateless-ApiFunction:live from version 42 to version 41',
     );
