@@ -18,7 +18,7 @@ import {
   ListVersionsByFunctionCommand,
 } from '@aws-sdk/client-lambda';
 import type { AwsClients, ServiceOutputs } from './aws';
-import { isAbortError } from './aws';
+import { isAbortError, isCredentialError } from './aws';
 import { CliError, ExitCode } from './exit-codes';
 import { formatDuration, type Output } from './output';
 import { checkSchemaCompatibility, type MigrationHeader } from './schema-compatibility';
@@ -457,7 +457,17 @@ async function guard<T>(rt: Runtime, deploymentId: string, what: string, call: (
     return await call();
   } catch (error) {
     if (rt.signal.aborted || isAbortError(error)) throw interrupted(deploymentId, what);
-    throw error;
+    if (error instanceof CliError) throw error;
+    // The change is under way: whatever broke the wait, say which deployment runs and how to follow it.
+    const credentials = isCredentialError(error);
+    const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new CliError(
+      `${credentials ? 'AWS credentials expired' : 'Lost track of the deployment'} while waiting (${cause}). ${what} ` +
+        `Deployment ${deploymentId} keeps running in CodeDeploy.\n` +
+        `  Check:  aws deploy get-deployment --deployment-id ${deploymentId}   (or: shipshape status)` +
+        (credentials ? '\nRefresh the credentials (e.g. aws sso login) before checking.' : ''),
+      credentials ? ExitCode.EXPIRED_CREDENTIALS : ExitCode.FAILED,
+    );
   }
 }
 

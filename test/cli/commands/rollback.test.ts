@@ -1,4 +1,8 @@
-import { CreateDeploymentCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import {
+  CreateDeploymentCommand,
+  GetDeploymentCommand,
+  StopDeploymentCommand,
+} from '@aws-sdk/client-codedeploy';
 import 'aws-sdk-client-mock-jest';
 import { run } from '../../../lib/cli/commands/rollback';
 import { ExitCode } from '../../../lib/cli/exit-codes';
@@ -400,5 +404,21 @@ describe('shipshape rollback: output modes', () => {
     setup({ outputs: null });
     await run(['--env', 'staging', '--json'], world.deps());
     expect(JSON.parse(world.stdout)).toMatchObject({ ok: false, exitCode: ExitCode.MISSING_STACK });
+  });
+});
+
+describe('shipshape rollback: credentials expire mid-wait', () => {
+  test('exits EXPIRED_CREDENTIALS and names the deployment that keeps running', async () => {
+    setup();
+    world.codeDeploy
+      .on(GetDeploymentCommand)
+      .rejects(
+        Object.assign(new Error('The security token included in the request is expired'), {
+          name: 'ExpiredTokenException',
+        }),
+      );
+    await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.EXPIRED_CREDENTIALS);
+    expect(world.stderr).toContain('AWS credentials expired while waiting (ExpiredTokenException');
+    expect(world.stderr).toContain('aws deploy get-deployment --deployment-id d-NEW1');
   });
 });
