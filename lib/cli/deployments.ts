@@ -237,7 +237,7 @@ export async function readSchemaVersion(
 
 /**
  * The version that served before the live one: the source of the last successful deployment
- * onto it, else the newest published version below it.
+ * onto it that was not itself a rollback, else the newest published version below it.
  */
 export async function findPreviousVersion(
   rt: Runtime,
@@ -245,8 +245,9 @@ export async function findPreviousVersion(
   state: ServiceState,
 ): Promise<{ version: string; source: string } | undefined> {
   const live = state.alias.version;
+  // A rollback onto the live version came *from* the bad version: never go back there.
   const onto = state.deployments.find(
-    (d) => d.status === 'Succeeded' && d.toVersion === live && d.fromVersion,
+    (d) => d.status === 'Succeeded' && !d.isRollback && d.toVersion === live && d.fromVersion,
   );
   if (onto?.fromVersion && onto.fromVersion !== live) {
     return { version: onto.fromVersion, source: `the version ${onto.id} replaced` };

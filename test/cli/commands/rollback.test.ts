@@ -97,6 +97,25 @@ describe('shipshape rollback: choosing the target', () => {
     expect(world.alias.version).toBe('41');
   });
 
+  test('after a rollback, the previous version is the one before the restored version, not the bad one', async () => {
+    setup({
+      deployments: [
+        deployment('d-ROLLBACK', '43', '42', 'Succeeded', 10, {
+          description: 'shipshape rollback (staging): version 43 -> 42',
+        }),
+        deployment('d-BAD', '42', '43', 'Succeeded', 40),
+        deployment('d-GOOD', '41', '42', 'Succeeded', 600),
+      ],
+      versions: {
+        '41': '0003_accounts_and_notes',
+        '42': '0003_accounts_and_notes',
+        '43': '0003_accounts_and_notes',
+      },
+    });
+    await expect(run(['--env', 'staging', '--dry-run'], world.deps())).resolves.toBe(ExitCode.OK);
+    expect(world.stdout).toContain('from version 42 to version 41 (the version d-GOOD replaced)');
+  });
+
   test('--to rolls back to the given version', async () => {
     setup();
     await expect(run(['--env', 'staging', '--to', '40'], world.deps())).resolves.toBe(ExitCode.OK);
@@ -410,13 +429,11 @@ describe('shipshape rollback: output modes', () => {
 describe('shipshape rollback: credentials expire mid-wait', () => {
   test('exits EXPIRED_CREDENTIALS and names the deployment that keeps running', async () => {
     setup();
-    world.codeDeploy
-      .on(GetDeploymentCommand)
-      .rejects(
-        Object.assign(new Error('The security token included in the request is expired'), {
-          name: 'ExpiredTokenException',
-        }),
-      );
+    world.codeDeploy.on(GetDeploymentCommand).rejects(
+      Object.assign(new Error('The security token included in the request is expired'), {
+        name: 'ExpiredTokenException',
+      }),
+    );
     await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.EXPIRED_CREDENTIALS);
     expect(world.stderr).toContain('AWS credentials expired while waiting (ExpiredTokenException');
     expect(world.stderr).toContain('aws deploy get-deployment --deployment-id d-NEW1');
