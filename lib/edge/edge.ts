@@ -356,7 +356,7 @@ export class Edge extends Construct {
     return new cloudwatch.Metric({
       namespace: 'AWS/WAFV2',
       metricName: 'BlockedRequests',
-      dimensionsMap: { WebACL: this.firewall.metricName, Rule: 'ALL' },
+      dimensionsMap: { WebACL: this.firewall.webAclName, Rule: 'ALL' },
       region: 'us-east-1',
       statistic: cloudwatch.Stats.SUM,
       period: Duration.minutes(5),

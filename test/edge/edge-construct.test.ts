@@ -124,7 +124,11 @@ describe('Edge construct', () => {
     const metric = edge.metricBlockedRequests();
     expect(metric.namespace).toBe('AWS/WAFV2');
     expect(metric.region).toBe('us-east-1');
-    expect(metric.dimensions).toEqual({ WebACL: edge.firewall.metricName, Rule: 'ALL' });
+    expect(metric.dimensions).toEqual({ WebACL: edge.firewall.webAclName, Rule: 'ALL' });
+    Template.fromStack(edge.firewallStack).hasResourceProperties('AWS::WAFv2::WebACL', {
+      Name: edge.firewall.webAclName,
+      VisibilityConfig: Match.objectLike({ MetricName: edge.firewall.webAclName }),
+    });
   });
 
   describe('fails when', () => {
