@@ -376,6 +376,13 @@ export class Edge extends Construct {
         `${where}: the stack must have an explicit account and region (env), because Edge places its web ACL in a us-east-1 stack of the same account`,
       );
     }
+    // `_crossRegionReferences` is the only public view of the stack prop; checking it here gives
+    // a clearer error than the one CDK raises at synth, far from this construct.
+    if (stack.region !== 'us-east-1' && !stack._crossRegionReferences) {
+      throw new Error(
+        `${where}: stack '${stack.node.path}' is in ${stack.region}, so the distribution references the web ACL in us-east-1 across regions; create the stack with crossRegionReferences: true`,
+      );
+    }
     const positive: Array<[string, number | undefined, number]> = [
       ['throttleRatePerSecond', props.throttleRatePerSecond, 10_000],
       ['throttleBurst', props.throttleBurst, 5_000],

@@ -146,6 +146,16 @@ describe('Edge construct', () => {
       );
     });
 
+    test('the stack outside us-east-1 does not allow cross-region references', () => {
+      const stack = new Stack(newStage(), 'NoCrossRegion', {
+        env: { account: ACCOUNT, region: 'eu-west-1' },
+      });
+      const t = target(stack);
+      expect(() => new Edge(stack, 'Edge', t)).toThrow(
+        "Edge 'Test/NoCrossRegion/Edge': stack 'Test/NoCrossRegion' is in eu-west-1, so the distribution references the web ACL in us-east-1 across regions; create the stack with crossRegionReferences: true",
+      );
+    });
+
     test('the certificate is not in us-east-1', () => {
       const stack = serviceStack(newStage());
       const t = target(stack);
