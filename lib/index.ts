@@ -8,3 +8,6 @@ export * from './stages/shipshape-stage';
 export { buildShipshapeApp } from './app';
 export * from './database/database';
 export * from './cache/cache';
+
+export * from './edge/edge';
+export * from './edge/edge-firewall';
