@@ -102,10 +102,7 @@ async function execute(options: {
 
 describe('restore verification state machine (synthesized definition, run locally)', () => {
   test('is valid Amazon States Language', () => {
-    const { isValid, errorsText } = aslValidator(definition) as {
-      isValid: boolean;
-      errorsText: (sep?: string) => string;
-    };
+    const { isValid, errorsText } = aslValidator(definition);
     expect(errorsText('\n')).toBe('');
     expect(isValid).toBe(true);
   });
