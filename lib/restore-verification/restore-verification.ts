@@ -213,6 +213,7 @@ export class RestoreVerification extends Construct {
   /** Identifier prefix of the throwaway instances. */
   public readonly instanceIdentifierPrefix: string;
 
+  private readonly heartbeatScheduleRole: iam.Role;
   private readonly environmentName: string;
   private readonly databaseName: string;
   private readonly schedulePeriod: Duration;
@@ -274,12 +275,17 @@ export class RestoreVerification extends Construct {
       description: 'Heartbeat writer: PostgreSQL to the proxy only',
       allowAllOutbound: false,
     });
-    props.proxy.connections.allowFrom(
-      this.verifierSecurityGroup,
-      ec2.Port.tcp(port),
-      'Restore verifier reads the migration history',
-    );
-    props.proxy.connections.allowFrom(heartbeatSecurityGroup, ec2.Port.tcp(port), 'Heartbeat writer');
+    // The proxy usually lives in another (stateful) stack. `remoteRule: true` places each
+    // ingress rule next to our security group, so that stack never references this one.
+    for (const [client, why] of [
+      [this.verifierSecurityGroup, 'Restore verifier reads the migration history'],
+      [heartbeatSecurityGroup, 'Heartbeat writer'],
+    ] as const) {
+      for (const proxySecurityGroup of props.proxy.connections.securityGroups) {
+        proxySecurityGroup.addIngressRule(client, ec2.Port.tcp(port), why, true);
+        client.addEgressRule(proxySecurityGroup, ec2.Port.tcp(port), `${why}: to the RDS Proxy`);
+      }
+    }
 
     const subnetGroup =
       props.subnetGroup ??
@@ -395,10 +401,18 @@ export class RestoreVerification extends Construct {
     });
 
     // --- Schedules ---------------------------------------------------------------------------
+    const schedulerPrincipal = new iam.ServicePrincipal('scheduler.amazonaws.com', {
+      conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+    });
+    this.heartbeatScheduleRole = new iam.Role(this, 'HeartbeatScheduleRole', {
+      assumedBy: schedulerPrincipal,
+    });
+    const scheduleRole = new iam.Role(this, 'ScheduleRole', { assumedBy: schedulerPrincipal });
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       schedule: scheduleExpression,
       description: `Starts the restore verification of ${props.databaseName}`,
       target: new schedulerTargets.StepFunctionsStartExecution(this.stateMachine, {
+        role: scheduleRole,
         input: scheduler.ScheduleTargetInput.fromObject({}),
         retryAttempts: 3,
         maxEventAge: Duration.hours(1),
@@ -408,6 +422,7 @@ export class RestoreVerification extends Construct {
       schedule: scheduler.ScheduleExpression.rate(heartbeatInterval),
       description: `Writes a heartbeat row into ${props.databaseName}`,
       target: new schedulerTargets.LambdaInvoke(this.heartbeatFunction, {
+        role: this.heartbeatScheduleRole,
         retryAttempts: 0,
         maxEventAge: heartbeatInterval.toSeconds() >= 60 ? heartbeatInterval : Duration.minutes(1),
       }),
@@ -826,43 +841,77 @@ export class RestoreVerification extends Construct {
   }
 
   private acknowledgeFindings(): void {
-    const managedPolicies = {
-      id: 'AwsSolutions-IAM4',
-      reason:
-        'AWSLambdaBasicExecutionRole / AWSLambdaVPCAccessExecutionRole grant only log delivery and ENI management, scoped by AWS to what a Lambda needs.',
-    };
+    const stack = Stack.of(this);
+    const literal = (value: string, pseudo: string) =>
+      Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value;
+    const arnBase = `arn:<AWS::Partition>:%s:${literal(stack.region, 'Region')}:${literal(stack.account, 'AccountId')}`;
+    const arn = (service: string, rest: string) => `${arnBase.replace('%s', service)}:${rest}`;
+    const fnArn = (f: lambda.Function) =>
+      `<${stack.getLogicalId(f.node.defaultChild as lambda.CfnFunction)}.Arn>:*`;
+    const ack = (scope: Construct, finding: string, reason: string) =>
+      Validations.of(scope).acknowledge({ id: `AwsSolutions-${finding}`, reason });
+
+    const basic =
+      'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
+    const vpcAccess =
+      'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]';
     for (const f of [this.controlFunction, this.verifierFunction, this.heartbeatFunction]) {
-      Validations.of(f).acknowledge(managedPolicies);
+      ack(
+        f,
+        basic,
+        'AWS managed policy granting only CloudWatch Logs delivery for this function; AWS keeps it minimal.',
+      );
     }
-    Validations.of(this.controlFunction).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:db:*]',
-      reason:
-        'rds:DescribeDBInstances: the janitor lists instances to find orphans by prefix and tag; describe only, no change.',
-    });
-    Validations.of(this.controlFunction).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:db:${this.instanceIdentifierPrefix}*]`,
-      reason:
-        'Throwaway identifiers are derived from the execution name at run time; restore and delete are limited to the prefix and conditioned on the shipshape:purpose tag.',
-    });
-    Validations.of(this.controlFunction).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:og:default:*]',
-      reason:
-        'The restore uses the engine-version default option group, whose name depends on the engine version.',
-    });
-    Validations.of(this.controlFunction).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:pg:default.*]',
-      reason: 'Without a parameter group prop the restore uses the engine-family default parameter group.',
-    });
-    Validations.of(this.verifierFunction).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds-db:<AWS::Region>:<AWS::AccountId>:dbuser:*/restore_verifier]',
-      reason:
-        'The throwaway instance resource id is unknown until it is restored; the verifier may connect only as restore_verifier (read-only).',
-    });
-    Validations.of(this.stateMachine).acknowledge({
-      id: 'AwsSolutions-IAM5',
-      reason:
-        'Generated by CDK for the state machine role: lambda:InvokeFunction on <function>:* (versions of these functions), X-Ray and log-delivery actions that support no resource scoping.',
-    });
+    for (const f of [this.verifierFunction, this.heartbeatFunction]) {
+      ack(f, vpcAccess, 'AWS managed policy granting only the ENI management a function in a VPC needs.');
+    }
+    ack(
+      this.controlFunction,
+      `IAM5[Resource::${arn('rds', 'db:*')}]`,
+      'rds:DescribeDBInstances only: the janitor lists instances to find orphans by prefix and tag. It changes nothing.',
+    );
+    ack(
+      this.controlFunction,
+      `IAM5[Resource::${arn('rds', `db:${this.instanceIdentifierPrefix}*`)}]`,
+      'Throwaway identifiers are derived from the execution name at run time; restore and delete are limited to this prefix and conditioned on the shipshape:purpose tag.',
+    );
+    ack(
+      this.controlFunction,
+      `IAM5[Resource::${arn('rds', 'og:default:*')}]`,
+      'The restore uses the default option group of the engine version, whose name depends on that version.',
+    );
+    ack(
+      this.controlFunction,
+      `IAM5[Resource::${arn('rds', 'pg:default.*')}]`,
+      'Without a parameter group prop the restore uses the default parameter group of the engine family.',
+    );
+    ack(
+      this.verifierFunction,
+      `IAM5[Resource::${arn('rds-db', 'dbuser:*/restore_verifier')}]`,
+      'The resource id of the throwaway instance is unknown until it is restored; the verifier may connect only as the read-only restore_verifier.',
+    );
+    for (const f of [this.controlFunction, this.verifierFunction]) {
+      ack(
+        this.stateMachine,
+        `IAM5[Resource::${fnArn(f)}]`,
+        'Generated by LambdaInvoke: invoking any version of this one function.',
+      );
+    }
+    ack(
+      this.stateMachine,
+      'IAM5[Resource::*]',
+      'Generated by CDK for X-Ray tracing and CloudWatch Logs delivery of the state machine: these actions support no resource scoping.',
+    );
+    ack(
+      this.stateMachine,
+      'IAM5[Action::kms:GenerateDataKey*]',
+      'Generated by Topic.grantPublish: publishing to the KMS-encrypted alarm topic needs data keys of its key only.',
+    );
+    ack(
+      this.heartbeatScheduleRole,
+      `IAM5[Resource::${fnArn(this.heartbeatFunction)}]`,
+      'Generated by the Scheduler Lambda target: invoking any version of the heartbeat function only.',
+    );
   }
 }
 
