@@ -534,7 +534,15 @@ export class RestoreVerification extends Construct {
     ];
     for (const statement of statements) grantee.addToRolePolicy(statement);
     if (props.encryptionKey) {
-      props.encryptionKey.grant(grantee, 'kms:DescribeKey', 'kms:CreateGrant');
+      // RDS encrypts the restore with the source's key through a grant it creates for itself.
+      grantee.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'LetRdsUseTheSourceKey',
+          actions: ['kms:DescribeKey', 'kms:CreateGrant'],
+          resources: [props.encryptionKey.keyArn],
+          conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+        }),
+      );
     }
   }
 
