@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { SubnetTier } from '../network/network';
@@ -55,6 +55,11 @@ export class StatelessStack extends ShipshapeStack {
       environmentName: config.name,
       alarmTopic: this.alarmTopics.page,
       runbookUrl: `${config.observability.runbookBaseUrl}/restore-verification-failed.md`,
+    });
+    new CfnOutput(this, 'RestoreVerificationStateMachineArn', {
+      value: this.restoreVerification.stateMachine.stateMachineArn,
+      description:
+        'State machine of the daily restore verification (runbooks/restore-verification-failed.md)',
     });
   }
 }
