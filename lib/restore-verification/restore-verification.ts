@@ -852,7 +852,7 @@ export class RestoreVerification extends Construct {
     const stack = Stack.of(this);
     const literal = (value: string, pseudo: string) =>
       Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value;
-    const arnBase = `arn:<AWS::Partition>:%s:${literal(stack.region, 'Region')}:${literal(stack.account, 'AccountId')}`;
+    const arnBase = `arn:${literal(stack.partition, 'Partition')}:%s:${literal(stack.region, 'Region')}:${literal(stack.account, 'AccountId')}`;
     const arn = (service: string, rest: string) => `${arnBase.replace('%s', service)}:${rest}`;
     const fnArn = (f: lambda.Function) =>
       `<${stack.getLogicalId(f.node.defaultChild as lambda.CfnFunction)}.Arn>:*`;
