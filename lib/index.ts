@@ -1,6 +1,7 @@
 export * from './config';
 export * from './network/network';
 export * from './observability/alarm-topics';
+export * from './restore-verification/restore-verification';
 export * from './stacks/shipshape-stack';
 export * from './stacks/stateful-stack';
 export * from './stacks/stateless-stack';

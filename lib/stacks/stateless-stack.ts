@@ -1,11 +1,14 @@
-import { CfnOutput } from 'aws-cdk-lib';
+import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { Edge } from '../edge/edge';
+import { SubnetTier } from '../network/network';
 import { AlarmTopics } from '../observability/alarm-topics';
+import { RestoreVerification } from '../restore-verification/restore-verification';
 import type { StatefulStack } from './stateful-stack';
 import { ShipshapeStack, type ShipshapeStackProps } from './shipshape-stack';
 
@@ -29,6 +32,7 @@ export interface EdgeTarget {
  */
 export class StatelessStack extends ShipshapeStack {
   public readonly alarmTopics: AlarmTopics;
+  public readonly restoreVerification: RestoreVerification;
   /** The front door (HTTP API, CloudFront, WAF); set by {@link addEdge}. */
   public edge?: Edge;
 
@@ -36,8 +40,43 @@ export class StatelessStack extends ShipshapeStack {
     // The edge's web ACL lives in a us-east-1 stack and is referenced from here.
     super(scope, id, { crossRegionReferences: true, ...props });
     this.addStackDependency(props.stateful, 'uses the network and data tier');
+    const { config, stateful } = props;
 
-    this.alarmTopics = new AlarmTopics(this, 'AlarmTopics', { pageEmail: props.config.alarmEmail });
+    this.alarmTopics = new AlarmTopics(this, 'AlarmTopics', { pageEmail: config.alarmEmail });
+
+    // Stateless: it only references the database; the throwaway instances it creates are
+    // deleted by every run and never belong to a stack.
+    const rv = config.restoreVerification;
+    const { database } = stateful;
+    this.restoreVerification = new RestoreVerification(this, 'RestoreVerification', {
+      instance: database.instance,
+      proxy: database.proxy,
+      databaseName: database.databaseName,
+      port: database.port,
+      subnetGroup: database.subnetGroup,
+      parameterGroup: database.parameterGroup,
+      encryptionKey: database.key,
+      vpc: stateful.network.vpc,
+      vpcSubnets: stateful.network.subnets(SubnetTier.DATA),
+      schedule: scheduler.ScheduleExpression.expression(rv.schedule),
+      restoreTimeout: Duration.minutes(rv.timeoutMinutes),
+      heartbeatInterval: Duration.minutes(rv.heartbeatIntervalMinutes),
+      rpoTarget: Duration.minutes(rv.rpoTargetMinutes),
+      criticalTables: [
+        { name: 'notes', minRows: 0 },
+        { name: 'accounts', minRows: 0 },
+        { name: 'heartbeat', minRows: 1 },
+      ],
+      instanceIdentifierPrefix: `shipshape-${config.name}-rv-`,
+      environmentName: config.name,
+      alarmTopic: this.alarmTopics.page,
+      runbookUrl: `${config.observability.runbookBaseUrl}/restore-verification-failed.md`,
+    });
+    new CfnOutput(this, 'RestoreVerificationStateMachineArn', {
+      value: this.restoreVerification.stateMachine.stateMachineArn,
+      description:
+        'State machine of the daily restore verification (runbooks/restore-verification-failed.md)',
+    });
   }
 
   /**
