@@ -1,6 +1,7 @@
 export * from './config';
 export * from './network/network';
 export * from './observability/alarm-topics';
+export * from './restore-verification/restore-verification';
 export * from './stacks/shipshape-stack';
 export * from './stacks/stateful-stack';
 export * from './stacks/stateless-stack';
@@ -8,4 +9,6 @@ export * from './stages/shipshape-stage';
 export { buildShipshapeApp } from './app';
 export * from './database/database';
 export * from './cache/cache';
+export * from './edge/edge';
+export * from './edge/edge-firewall';
 export * from './policy';

@@ -3,15 +3,13 @@
  * loaded only when it runs, so `--help` stays fast at 3 AM.
  */
 
-/** Exit codes shared by every command; scripts and runbooks rely on them. */
-export const ExitCode = {
-  OK: 0,
-  /** An unexpected failure: the command did not finish what it set out to do. */
-  FAILED: 1,
-  /** The command line is wrong (unknown command or flag, bad value). Nothing was changed. */
-  USAGE: 2,
-} as const;
+import { ExitCode } from './exit-codes';
 
+/** Exit codes shared by every command (lib/cli/exit-codes.ts); scripts and runbooks rely on them. */
+export { ExitCode };
+
+// Commands load with `require` on first use (not `import()`: the tsx shim hooks CommonJS only).
+/* eslint-disable @typescript-eslint/no-require-imports */
 interface CommandSpec {
   readonly summary: string;
   /** Loads the command; absent while the command is not part of this release. */
@@ -21,14 +19,20 @@ interface CommandSpec {
 const COMMANDS: Record<string, CommandSpec> = {
   status: {
     summary: 'Show the live and previous versions, recent deployments, and whether a rollback is possible',
+    load: async () => require('./commands/status') as typeof import('./commands/status'),
   },
-  rollback: { summary: 'Roll the service back to the previous (or a given) version in one step' },
-  drill: { summary: 'Practise a rollback and roll-forward in staging, and record how long each took' },
+  rollback: {
+    summary: 'Roll the service back to the previous (or a given) version in one step',
+    load: async () => require('./commands/rollback') as typeof import('./commands/rollback'),
+  },
+  drill: {
+    summary: 'Practise a rollback and roll-forward in staging, and record how long each took',
+    load: async () => require('./commands/drill') as typeof import('./commands/drill'),
+  },
   migrate: {
     summary: 'Apply, revert or list database migrations (up | down | status)',
     // require, not import(): this package is CommonJS under NodeNext, where a dynamic import()
     // needs a file extension and bypasses the tsx CommonJS hook that bin/shipshape.js registers.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     load: async () => require('./commands/migrate') as typeof import('./commands/migrate'),
   },
   audit: {

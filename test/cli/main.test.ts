@@ -21,6 +21,29 @@ describe('shipshape CLI entry', () => {
     expect(out).toHaveBeenCalledWith(expect.stringMatching(/^\d+\.\d+\.\d+$/));
   });
 
+  test('status, rollback and drill are available; each answers --help without calling AWS', async () => {
+    await main(['--help']);
+    const text = out.mock.calls.join('\n');
+    expect(text).not.toMatch(/ (status|rollback|drill) .*coming in a later release/);
+    const written: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    for (const command of ['status', 'rollback', 'drill']) {
+      await expect(main([command, '--help'])).resolves.toBe(ExitCode.OK);
+    }
+    write.mockRestore();
+    expect(written.join('')).toMatch(
+      /shipshape status --env[\s\S]*shipshape rollback --env[\s\S]*shipshape drill --env/,
+    );
+  });
+
+  test('exit codes are distinct', async () => {
+    const values = Object.values(ExitCode);
+    expect(new Set(values).size).toBe(values.length);
+  });
+
   test('an unknown command is a usage error that shows the help', async () => {
     await expect(main(['deploy-everything'])).resolves.toBe(ExitCode.USAGE);
     expect(err.mock.calls[0][0]).toContain("unknown command 'deploy-everything'");

@@ -1,0 +1,249 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- modules load on first use so that `--help`
+   stays fast; `require`, not `import()`, because the bin/shipshape.js shim hooks tsx into CommonJS only. */
+/**
+ * What the operator commands share: flag parsing and validation (before any AWS call), the
+ * runtime (clients, clock, Ctrl-C) and the mapping of every failure to a message and an exit
+ * code. This module loads no AWS SDK code, so `--help` stays fast.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { join } from 'node:path';
+import type { AwsClients } from './aws';
+import type { HealthResult, Runtime } from './deployments';
+import { CliError, ExitCode, type ExitCodeValue } from './exit-codes';
+import { Output, type WritableText } from './output';
+
+/** The outside world of a command; tests replace any part of it. */
+export interface CommandDeps {
+  readonly stdout: WritableText;
+  readonly stderr: WritableText;
+  /** Whether a person can answer a question (stdin and stdout are terminals). */
+  readonly interactive: boolean;
+  /** Asks a question and returns the answer. */
+  ask(question: string): Promise<string>;
+  now(): number;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  healthCheck(url: string, signal: AbortSignal): Promise<HealthResult>;
+  /** Fires on Ctrl-C. */
+  readonly signal: AbortSignal;
+  /** Builds the AWS clients once flags are valid. */
+  createClients(region: string, profile?: string): Promise<AwsClients>;
+  readonly migrationsDir: string;
+  readonly pollIntervalMs: number;
+}
+
+/** Flags every environment command accepts. */
+export const COMMON_OPTIONS = {
+  env: { type: 'string' },
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
+export const COMMON_HELP = [
+  'Global options:',
+  '  --env <name>       staging | production (required)',
+  '  --region <region>  override the region from the environment config',
+  '  --profile <name>   AWS named profile (default: the standard credential chain)',
+  '  --json             print one JSON document on stdout; progress goes to stderr',
+  '  -h, --help         show this help',
+  '',
+  'AWS_ENDPOINT_URL is honoured. Throttled calls are retried with backoff (adaptive).',
+].join('\n');
+
+const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+const PROFILE = /^[A-Za-z0-9_.@+=-]{1,128}$/;
+
+export interface CommonFlags {
+  readonly environment: string;
+  readonly region: string;
+  readonly profile?: string;
+  readonly json: boolean;
+}
+
+/** Parses argv strictly; throws CliError(USAGE) for unknown flags or missing values. */
+export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message : String(error), ExitCode.USAGE);
+  }
+}
+
+/** Validates --env, --region and --profile; reads the region from the environment's config. */
+export async function validateCommonFlags(values: {
+  env?: string;
+  region?: string;
+  profile?: string;
+  json?: boolean;
+}): Promise<CommonFlags> {
+  const { ENVIRONMENT_NAMES, loadEnvironmentConfig }: typeof import('../config') = require('../config');
+  if (!values.env) {
+    throw new CliError(`--env is required (one of ${ENVIRONMENT_NAMES.join(', ')})`, ExitCode.USAGE);
+  }
+  if (!(ENVIRONMENT_NAMES as readonly string[]).includes(values.env)) {
+    throw new CliError(
+      `Unknown environment '${values.env}': expected one of ${ENVIRONMENT_NAMES.join(', ')}`,
+      ExitCode.USAGE,
+    );
+  }
+  if (values.region !== undefined && !REGION.test(values.region)) {
+    throw new CliError(
+      `--region '${values.region}' is not an AWS region code such as eu-west-1`,
+      ExitCode.USAGE,
+    );
+  }
+  if (values.profile !== undefined && !PROFILE.test(values.profile)) {
+    throw new CliError(`--profile '${values.profile}' is not a valid profile name`, ExitCode.USAGE);
+  }
+  const config = loadEnvironmentConfig(values.env);
+  return {
+    environment: config.name,
+    region: values.region ?? config.region,
+    profile: values.profile,
+    json: values.json === true,
+  };
+}
+
+/** A runtime for the engine, built after the flags are valid. */
+export async function createRuntime(
+  deps: CommandDeps,
+  out: Output,
+  flags: CommonFlags,
+  waitTimeoutMs: number,
+): Promise<Runtime> {
+  const { readMigrationHeaders }: typeof import('./schema-compatibility') = require('./schema-compatibility');
+  return {
+    clients: await deps.createClients(flags.region, flags.profile),
+    out,
+    now: () => deps.now(),
+    sleep: (ms, signal) => deps.sleep(ms, signal),
+    healthCheck: (url, signal) => deps.healthCheck(url, signal),
+    signal: deps.signal,
+    migrations: readMigrationHeaders(deps.migrationsDir),
+    pollIntervalMs: deps.pollIntervalMs,
+    waitTimeoutMs,
+  };
+}
+
+/**
+ * Runs a command body and turns whatever it throws into a message and an exit code.
+ * `--json` callers also get `{ ok: false, exitCode, error }` on stdout.
+ */
+export async function runGuarded(
+  deps: CommandDeps,
+  json: boolean,
+  body: (out: Output) => Promise<ExitCodeValue>,
+): Promise<number> {
+  const out = new Output({ stdout: deps.stdout, stderr: deps.stderr, json });
+  try {
+    return await body(out);
+  } catch (error) {
+    const { isAbortError, isCredentialError }: typeof import('./aws') = require('./aws');
+    let code: ExitCodeValue;
+    let message: string;
+    if (error instanceof CliError) {
+      code = error.exitCode;
+      message = error.message;
+    } else if (isCredentialError(error)) {
+      code = ExitCode.EXPIRED_CREDENTIALS;
+      message =
+        `AWS credentials are missing, expired or invalid (${(error as Error).name}: ${(error as Error).message}). ` +
+        'Refresh them (e.g. aws sso login --profile <name>) and run the command again.';
+    } else if (isAbortError(error) || deps.signal.aborted) {
+      code = ExitCode.INTERRUPTED;
+      message = 'Interrupted before any change was made; nothing was changed.';
+    } else {
+      code = ExitCode.FAILED;
+      message = `Failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+    }
+    out.warn(`shipshape: ${message}`);
+    if (json) out.result({ ok: false, exitCode: code, error: message });
+    return code;
+  }
+}
+
+/** Real terminals, real clock, real AWS. Ctrl-C aborts `signal` instead of killing the process. */
+export function defaultDeps(): CommandDeps & { dispose(): void } {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(ExitCode.INTERRUPTED);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
+    ask: async (question) => {
+      const { createInterface } = await import('node:readline/promises');
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      try {
+        return await rl.question(question, { signal: controller.signal });
+      } finally {
+        rl.close();
+      }
+    },
+    now: () => Date.now(),
+    sleep: async (ms, signal) => {
+      const { setTimeout: delay } = await import('node:timers/promises');
+      await delay(ms, undefined, { signal });
+    },
+    healthCheck: async (url, signal) =>
+      (require('./deployments') as typeof import('./deployments')).httpHealthCheck(url, signal),
+    signal: controller.signal,
+    createClients: async (region, profile) =>
+      (require('./aws') as typeof import('./aws')).createAwsClients({ region, profile }),
+    migrationsDir: join(__dirname, '..', '..', 'migrations'),
+    pollIntervalMs: 5_000,
+    dispose: () => process.off('SIGINT', onSigint),
+  };
+}
+
+/** Runs `body` with default deps unless the caller passed some, and releases the Ctrl-C handler. */
+export async function withDeps(
+  deps: CommandDeps | undefined,
+  body: (deps: CommandDeps) => Promise<number>,
+): Promise<number> {
+  if (deps) return body(deps);
+  const real = defaultDeps();
+  try {
+    return await body(real);
+  } finally {
+    real.dispose();
+  }
+}
+
+/** Asks for confirmation where one is needed; throws NOT_CONFIRMED when none can be given. */
+export async function confirmProduction(
+  deps: CommandDeps,
+  out: Output,
+  environment: string,
+  action: string,
+): Promise<void> {
+  if (!deps.interactive) {
+    throw new CliError(
+      `Refusing to ${action} in ${environment} without confirmation: no terminal to ask on. Re-run with --yes ` +
+        'once you are sure. Nothing was changed.',
+      ExitCode.NOT_CONFIRMED,
+    );
+  }
+  out.info('');
+  let answer: string;
+  try {
+    answer = await deps.ask(`Type '${environment}' to ${action}: `);
+  } catch (error) {
+    if (deps.signal.aborted)
+      throw new CliError(
+        'Interrupted at the confirmation prompt; nothing was changed.',
+        ExitCode.INTERRUPTED,
+      );
+    throw error;
+  }
+  if (answer.trim() !== environment) {
+    throw new CliError(
+      `Not confirmed (expected '${environment}'); nothing was changed.`,
+      ExitCode.NOT_CONFIRMED,
+    );
+  }
+}
