@@ -1,6 +1,7 @@
 import { type App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks } from 'cdk-nag';
 import { type EnvironmentName, ENVIRONMENT_NAMES, RAW_CONFIGS, validateEnvironmentConfig } from './config';
+import { ProductionReadinessChecks } from './policy/production-readiness-checks';
 import { createEnvironmentStages, type ShipshapeStage } from './stages/shipshape-stage';
 
 /** Options of {@link buildShipshapeApp}. */
@@ -28,7 +29,14 @@ export function buildShipshapeApp(app: App, options: BuildShipshapeAppOptions = 
   const configs = ENVIRONMENT_NAMES.map((name) => validateEnvironmentConfig(name, rawConfigs[name]));
   const stages = createEnvironmentStages(app, configs);
   if (options.policyChecks ?? true) {
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    Validations.of(app).addPlugins(
+      new AwsSolutionsChecks(app),
+      new NIST80053R5Checks(app),
+      new ServerlessChecks(app),
+      // Production is told apart by the stage's Environment tag; backups as long as the
+      // shortest retention our config allows for production.
+      new ProductionReadinessChecks(app),
+    );
   }
   return stages;
 }

@@ -1,4 +1,4 @@
-import { Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { SubnetTier } from '../network/network';
+import { allowLogGroupsToUseKey } from '../shared/log-encryption';
 import { dailyOverlapsWeekly, parseDailyWindow, parseWeeklyWindow } from '../shared/time-windows';
 
 /** Port the cache listens on. */
@@ -162,6 +163,12 @@ export class Cache extends Construct {
         'ElastiCache AUTH tokens change only through ModifyReplicationGroup (AuthTokenUpdateStrategy ROTATE then SET) and Secrets Manager has no managed rotation function for them; rotating means: put a new secret version, ModifyReplicationGroup with ROTATE, roll clients, then SET (see the README Cache section).',
     });
 
+    Validations.of(this.authToken).acknowledge({
+      id: 'NIST.800.53.R5-SecretsManagerRotationEnabled',
+      reason:
+        'ElastiCache AUTH tokens change only through ModifyReplicationGroup (ROTATE then SET) and Secrets Manager has no managed rotation function for them; the documented manual rotation is in the README Cache section.',
+    });
+
     const vpcSubnets = props.vpcSubnets ?? { subnetGroupName: SubnetTier.DATA };
     this.subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
       description: `Isolated subnets of ${this.node.path}`,
@@ -178,7 +185,12 @@ export class Cache extends Construct {
       defaultPort: ec2.Port.tcp(VALKEY_PORT),
     });
 
+    // The slow log quotes command arguments (keys, values): encrypt it with the cache's own key.
+    const slowLogName = `/shipshape/elasticache/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}/slow-log`;
+    allowLogGroupsToUseKey(this.key, slowLogName);
     this.slowLogGroup = new logs.LogGroup(this, 'SlowLog', {
+      logGroupName: slowLogName,
+      encryptionKey: this.key,
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
@@ -214,6 +226,12 @@ export class Cache extends Construct {
       ],
     });
     this.replicationGroup.applyRemovalPolicy(removalPolicy);
+
+    Validations.of(this.replicationGroup).acknowledge({
+      id: 'NIST.800.53.R5-ElastiCacheRedisClusterAutomaticBackup',
+      reason:
+        'The cache holds only derived data (cache-aside copies of PostgreSQL rows, idempotency keys and rate-limit counters with short TTLs); after a loss it refills from PostgreSQL, so 15 days of snapshots would restore stale data.',
+    });
 
     this.replicationGroupId = this.replicationGroup.ref;
     this.primaryEndpoint = this.replicationGroup.attrPrimaryEndPointAddress;

@@ -11,9 +11,13 @@ function policyStatements(template: Template, logicalIdPart: string): Statement[
   const policies = template.findResources('AWS::IAM::Policy');
   const found = Object.entries(policies).filter(([id]) => id.includes(logicalIdPart));
   expect(found).toHaveLength(1);
-  return (found[0][1].Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement;
+  return (
+    found[0][1].Properties as { PolicyDocument: { Statement: Statement[] } }
+  ).PolicyDocument.Statement.filter((s) => !isXrayTracing(s));
 }
 const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+/** The statement `tracing: ACTIVE` adds (X-Ray supports no resource scoping); asserted on its own. */
+const isXrayTracing = (s: Statement) => actionsOf(s).every((a) => String(a).startsWith('xray:'));
 const resourcesOf = (s: Statement) => JSON.stringify(s.Resource);
 
 describe.each([
@@ -92,6 +96,36 @@ describe.each([
     expect(resources).toMatch(/:db:",\{"Fn::ImportValue":"[^"]*ExportsOutputRefDatabase/);
     expect(resources).toMatch(/:subgrp:",\{"Fn::ImportValue":"[^"]*DatabaseSubnetGroup/);
     expect(resources).toMatch(/:pg:",\{"Fn::ImportValue":"[^"]*DatabaseParameterGroup/);
+  });
+
+  test('every function is traced with X-Ray and may only put trace segments beyond its own grants', () => {
+    const functions = template.findResources('AWS::Lambda::Function', {
+      Properties: { Description: Match.stringLikeRegexp('^(Restore verification|Writes a heartbeat row)') },
+    });
+    expect(Object.keys(functions)).toHaveLength(3);
+    for (const fn of Object.values(functions))
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    for (const part of ['Control', 'Verifier', 'Heartbeat']) {
+      const policies = template.findResources('AWS::IAM::Policy');
+      const [, policy] = Object.entries(policies).find(([id]) =>
+        id.includes(`RestoreVerification${part}ServiceRoleDefaultPolicy`),
+      )!;
+      const xray = (policy.Properties.PolicyDocument.Statement as Statement[]).filter(isXrayTracing);
+      expect(xray).toEqual([
+        { Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Effect: 'Allow', Resource: '*' },
+      ]);
+    }
+  });
+
+  test('tags the source database as restore-verified (ProductionReadiness-RDSRestoreVerified)', () => {
+    synthEnvironment(env).stateful.hasResourceProperties('AWS::RDS::DBInstance', {
+      Tags: Match.arrayWith([
+        {
+          Key: 'shipshape:restore-verified',
+          Value: Match.stringLikeRegexp('/Stateless/RestoreVerification$'),
+        },
+      ]),
+    });
   });
 
   test('the verifier can connect only as restore_verifier', () => {
