@@ -37,7 +37,6 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   audit: {
     summary: 'Print a production-readiness report for any synthesized CDK app (cdk.out)',
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     load: async () => require('./commands/audit') as typeof import('./commands/audit'),
   },
 };
