@@ -8,6 +8,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { SubnetTier } from '../network/network';
+import { guardRuleId } from '../policy/readiness-rules';
+import { limitGrantsToAwsServices } from '../shared/kms';
 import { allowLogGroupsToUseKey } from '../shared/log-encryption';
 import { dailyOverlapsWeekly, parseDailyWindow, parseWeeklyWindow } from '../shared/time-windows';
 
@@ -150,6 +152,7 @@ export class Cache extends Construct {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    limitGrantsToAwsServices(this.key);
 
     this.authToken = new secretsmanager.Secret(this, 'AuthToken', {
       description: `AUTH token of the ${this.node.path} Valkey cache (read it via the Secrets Manager API)`,
@@ -232,6 +235,14 @@ export class Cache extends Construct {
       reason:
         'The cache holds only derived data (cache-aside copies of PostgreSQL rows, idempotency keys and rate-limit counters with short TTLs); after a loss it refills from PostgreSQL, so 15 days of snapshots would restore stale data.',
     });
+
+    const logRetentionDays = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    if (logRetentionDays < 365) {
+      Validations.of(this.slowLogGroup).acknowledge({
+        id: guardRuleId('cloudwatch_log_group_retention_period_check'),
+        reason: `The slow log is kept ${logRetentionDays} days by configuration in this (non-production) environment; production keeps it a year.`,
+      });
+    }
 
     this.replicationGroupId = this.replicationGroup.ref;
     this.primaryEndpoint = this.replicationGroup.attrPrimaryEndPointAddress;

@@ -8,6 +8,8 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { SubnetTier } from '../network/network';
+import { guardRuleId } from '../policy/readiness-rules';
+import { limitGrantsToAwsServices } from '../shared/kms';
 import { allowLogGroupsToUseKey } from '../shared/log-encryption';
 import { dailyOverlapsWeekly, parseDailyWindow, parseWeeklyWindow } from '../shared/time-windows';
 
@@ -276,6 +278,7 @@ export class Database extends Construct {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    limitGrantsToAwsServices(this.key);
 
     this.subnetGroup = new rds.SubnetGroup(this, 'SubnetGroup', {
       description: `Isolated subnets of ${this.node.path}`,
@@ -418,7 +421,7 @@ export class Database extends Construct {
       defaultPort: ec2.Port.tcp(POSTGRES_PORT),
     });
 
-    this.acknowledgeFindings(multiAz, deletionProtection);
+    this.acknowledgeFindings(multiAz, deletionProtection, props.logRetention ?? logs.RetentionDays.ONE_MONTH);
   }
 
   /**
@@ -643,13 +646,20 @@ export class Database extends Construct {
     }
   }
 
-  private acknowledgeFindings(multiAz: boolean, deletionProtection: boolean): void {
+  private acknowledgeFindings(multiAz: boolean, deletionProtection: boolean, logRetentionDays: number): void {
     const instance = Validations.of(this.instance);
-    instance.acknowledge({
-      id: 'AwsSolutions-RDS11',
-      reason:
-        'PostgreSQL keeps its default port 5432: the instance sits in isolated subnets and its security group admits only the proxy and the rotation function; the proxy listens on 5432 regardless.',
-    });
+    const defaultPort =
+      'PostgreSQL keeps its default port 5432: the instance sits in isolated subnets and its security group admits only the proxy and the rotation function; the proxy listens on 5432 regardless.';
+    instance.acknowledge({ id: 'AwsSolutions-RDS11', reason: defaultPort });
+    instance.acknowledge({ id: guardRuleId('rds_instance_no_default_ports_check'), reason: defaultPort });
+    if (logRetentionDays < 365) {
+      for (const logGroup of Object.values(this.logGroups)) {
+        Validations.of(logGroup).acknowledge({
+          id: guardRuleId('cloudwatch_log_group_retention_period_check'),
+          reason: `PostgreSQL logs are kept ${logRetentionDays} days by configuration in this (non-production) environment; production keeps them a year.`,
+        });
+      }
+    }
     instance.acknowledge({
       id: 'NIST.800.53.R5-RDSInBackupPlan',
       reason:
@@ -666,11 +676,10 @@ export class Database extends Construct {
         "The ingress port is the instance's Endpoint.Port token (PostgreSQL, 5432) and its source is the proxy's or the rotation function's security group, never a CIDR; the rule cannot resolve the token.",
     });
     if (!multiAz) {
-      instance.acknowledge({
-        id: 'NIST.800.53.R5-RDSMultiAZSupport',
-        reason:
-          'Multi-AZ is off by configuration in this (non-production) environment; production config is validated to turn it on.',
-      });
+      const singleAz =
+        'Multi-AZ is off by configuration in this (non-production) environment; production config is validated to turn it on.';
+      instance.acknowledge({ id: 'NIST.800.53.R5-RDSMultiAZSupport', reason: singleAz });
+      instance.acknowledge({ id: guardRuleId('rds_instance_multi_az_support_check'), reason: singleAz });
       instance.acknowledge({
         id: 'AwsSolutions-RDS3',
         reason:
@@ -678,10 +687,15 @@ export class Database extends Construct {
       });
     }
     if (!deletionProtection) {
+      const unprotected =
+        'Deletion protection is off by configuration in this (non-production) environment so it can be torn down; production config is validated to turn it on, and deletion still leaves a final snapshot.';
       instance.acknowledge({
         id: 'NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled',
-        reason:
-          'Deletion protection is off by configuration in this (non-production) environment so it can be torn down; production config is validated to turn it on, and deletion still leaves a final snapshot.',
+        reason: unprotected,
+      });
+      instance.acknowledge({
+        id: guardRuleId('rds_instance_deletion_protection_enabled_check'),
+        reason: unprotected,
       });
       instance.acknowledge({
         id: 'AwsSolutions-RDS10',

@@ -2,6 +2,7 @@ import { RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { guardRuleId } from '../policy/readiness-rules';
 
 /** Names of the subnet tiers, used to select them from other constructs. */
 export const SubnetTier = {
@@ -103,7 +104,7 @@ export class Network extends Construct {
       trafficType: ec2.FlowLogTrafficType.ALL,
     });
 
-    this.acknowledgeFindings();
+    this.acknowledgeFindings(props.flowLogRetention ?? logs.RetentionDays.ONE_YEAR);
 
     const endpoints = props.interfaceEndpoints ?? [ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER];
     for (const service of endpoints) {
@@ -119,7 +120,7 @@ export class Network extends Construct {
     }
   }
 
-  private acknowledgeFindings(): void {
+  private acknowledgeFindings(flowLogRetentionDays: number): void {
     for (const subnet of this.vpc.publicSubnets) {
       Validations.of(subnet).acknowledge({
         id: 'NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW',
@@ -132,6 +133,27 @@ export class Network extends Construct {
       reason:
         'VPC flow logs hold connection metadata (addresses, ports, bytes), no payloads; CloudWatch Logs encrypts them at rest with service keys.',
     });
+    Validations.of(this.flowLogGroup).acknowledge({
+      id: guardRuleId('cloudwatch_log_group_encrypted_check'),
+      reason:
+        'VPC flow logs hold connection metadata (addresses, ports, bytes), no payloads; CloudWatch Logs encrypts them at rest with service keys.',
+    });
+    if (flowLogRetentionDays < 365) {
+      Validations.of(this.flowLogGroup).acknowledge({
+        id: guardRuleId('cloudwatch_log_group_retention_period_check'),
+        reason: `Flow logs are kept ${flowLogRetentionDays} days by configuration in this (non-production) environment; production keeps them a year.`,
+      });
+    }
+    // The stack-wide provider behind restrictDefaultSecurityGroup: a CDK-managed function that
+    // only calls the EC2 API once per deployment.
+    const provider = Stack.of(this).node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
+    if (provider) {
+      Validations.of(provider).acknowledge({
+        id: guardRuleId('lambda_inside_vpc_check'),
+        reason:
+          'CDK custom resource that strips the default security group through the EC2 API at deploy time; it touches no data and needs no network path into the VPC.',
+      });
+    }
     Validations.of(this.vpc).acknowledge({
       id: 'NIST.800.53.R5-IAMNoInlinePolicy',
       reason:

@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { limitGrantsToAwsServices } from '../shared/kms';
 
 /** Props of {@link AlarmTopics}. */
 export interface AlarmTopicsProps {
@@ -36,6 +37,7 @@ export class AlarmTopics extends Construct {
       pendingWindow: Duration.days(30),
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    limitGrantsToAwsServices(this.key);
     for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com', 'budgets.amazonaws.com']) {
       this.key.grant(new iam.ServicePrincipal(service), 'kms:Decrypt', 'kms:GenerateDataKey*');
     }

@@ -597,3 +597,11 @@ export const READINESS_PACK_NAME = 'ProductionReadiness';
 export function readinessRuleId(rule: ReadinessRule): string {
   return `${READINESS_PACK_NAME}-${rule.id}`;
 }
+
+/** The validation plugin name of `@cdklabs/cdk-validator-cfnguard` (Control Tower rules). */
+export const CFN_GUARD_PLUGIN = 'cdk-validator-cfnguard';
+
+/** The id that acknowledges a cfn-guard rule: `cdk-validator-cfnguard::<rule name>`. */
+export function guardRuleId(rule: string): string {
+  return `${CFN_GUARD_PLUGIN}::${rule}`;
+}
