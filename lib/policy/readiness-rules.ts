@@ -480,6 +480,18 @@ export function shannonEntropy(text: string): number {
 }
 
 /**
+ * How often consecutive characters change class (lower, upper, digit, other), per character.
+ * Random tokens switch on about every other character; identifiers and paths are made of words
+ * (`NetworkPublicSubnet1SubnetBAFD76B4`, `Staging/Stateful/Network`) and switch far less.
+ */
+export function classSwitchRatio(text: string): number {
+  const classOf = (ch: string) => (/[a-z]/.test(ch) ? 0 : /[A-Z]/.test(ch) ? 1 : /[0-9]/.test(ch) ? 2 : 3);
+  let switches = 0;
+  for (let i = 1; i < text.length; i++) if (classOf(text[i]) !== classOf(text[i - 1])) switches += 1;
+  return text.length <= 1 ? 0 : switches / (text.length - 1);
+}
+
+/**
  * Why a literal value looks like a secret, or undefined. Known credential formats, URLs with a
  * password, and long random-looking tokens (mixed case and digits, high entropy). Used on Lambda
  * environments here and on whole templates by the policy tests.
@@ -497,7 +509,8 @@ export function secretLookingValue(value: string): string | undefined {
     /[a-z]/.test(value) &&
     /[A-Z]/.test(value) &&
     /[0-9]/.test(value) &&
-    shannonEntropy(value) >= 4.2
+    shannonEntropy(value) >= 4.2 &&
+    classSwitchRatio(value) >= 0.5
   ) {
     return 'a long high-entropy string';
   }

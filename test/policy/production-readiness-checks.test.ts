@@ -169,6 +169,9 @@ describe('secret-looking values', () => {
     'postgres://db.internal:5432/app',
     'Shipshape/Deployments',
     '/shipshape/production/api-key',
+    'NetworkPublicSubnet1SubnetBAFD76B4',
+    'Staging/Stateful/Network/Resource/PublicSubnet1',
+    'ProductionStatefulDatabaseSecret4F5FD6243fdaad7efa858a3daf9490cf0a702aeb',
   ])('%s is not a secret', (value) => {
     expect(secretLookingValue(value)).toBeUndefined();
   });
