@@ -21,7 +21,10 @@ const env = z
 const logger = new Logger();
 const metrics = new Metrics({ namespace: JOBS_METRIC_NAMESPACE });
 // Outbound calls time out well inside the function timeout; the SDK retries throttling itself.
-const sqs = new SQSClient({ requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 }, maxAttempts: 3 });
+const sqs = new SQSClient({
+  requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 },
+  maxAttempts: 3,
+});
 const connect = iamDatabaseConnector(databaseSettingsFromEnv());
 const notifier = new LogNotifier(logger);
 

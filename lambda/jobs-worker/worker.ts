@@ -37,7 +37,8 @@ export async function processBatch(event: SQSEvent, deps: WorkerDeps): Promise<S
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
     const outcome = await processRecord(record, deps);
-    if (outcome === 'retry' || outcome === 'poison') batchItemFailures.push({ itemIdentifier: record.messageId });
+    if (outcome === 'retry' || outcome === 'poison')
+      batchItemFailures.push({ itemIdentifier: record.messageId });
   }
   return { batchItemFailures };
 }

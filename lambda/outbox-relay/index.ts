@@ -17,7 +17,10 @@ const env = z
 
 const logger = new Logger();
 const metrics = new Metrics({ namespace: JOBS_METRIC_NAMESPACE });
-const sqs = new SQSClient({ requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 }, maxAttempts: 3 });
+const sqs = new SQSClient({
+  requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 },
+  maxAttempts: 3,
+});
 const connect = iamDatabaseConnector(databaseSettingsFromEnv());
 
 /**

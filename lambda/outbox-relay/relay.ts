@@ -1,5 +1,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type SendMessageBatchRequestEntry, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  type SendMessageBatchRequestEntry,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { Client } from 'pg';
 import { JOB_TYPE_ATTRIBUTE, OUTBOX_ID_ATTRIBUTE } from '../shared/jobs';
 import { JobMetric, type MetricsSink } from '../shared/job-metrics';
@@ -124,7 +128,8 @@ async function relayBatch(
       );
       for (const ok of response.Successful ?? []) if (ok.Id) accepted.push(fromEntryId(ok.Id));
       for (const no of response.Failed ?? []) {
-        if (no.Id) refused.set(fromEntryId(no.Id), `${no.Code ?? 'Failed'}: ${no.Message ?? ''}`.slice(0, 1000));
+        if (no.Id)
+          refused.set(fromEntryId(no.Id), `${no.Code ?? 'Failed'}: ${no.Message ?? ''}`.slice(0, 1000));
       }
     } catch (error) {
       // The whole call failed (timeout, throttling after retries, SQS outage). Whether or not
@@ -140,7 +145,10 @@ async function relayBatch(
       );
     }
     for (const [id, error] of refused) {
-      await db.query('UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1::bigint', [id, error]);
+      await db.query('UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1::bigint', [
+        id,
+        error,
+      ]);
     }
     await db.query('COMMIT');
     if (refused.size > 0) {
