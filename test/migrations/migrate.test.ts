@@ -54,7 +54,7 @@ describe('migrate: round trips on the repository migrations', () => {
 
   test('each migration reverts to exactly the schema before it, and re-applies to the same schema', async () => {
     const levels = [schemaOf(db)];
-    for (const expected of ['0001_roles', '0002_heartbeat', '0003_accounts_and_notes']) {
+    for (const expected of ['0001_roles', '0002_heartbeat', '0003_accounts_and_notes', '0004_outbox']) {
       const up = await migrate({ direction: 'up', count: 1, connection: db.url });
       expect(up.applied.map((s) => s.name)).toEqual([expected]);
       levels.push(schemaOf(db));
@@ -75,6 +75,7 @@ describe('migrate: round trips on the repository migrations', () => {
     const before = schemaOf(db);
     const down = await migrate({ direction: 'down', to: '0000', connection: db.url });
     expect(down.applied.map((s) => s.name)).toEqual([
+      '0004_outbox',
       '0003_accounts_and_notes',
       '0002_heartbeat',
       '0001_roles',
@@ -83,7 +84,7 @@ describe('migrate: round trips on the repository migrations', () => {
     expect(await appliedNames(db)).toEqual([]);
 
     const up = await migrate({ direction: 'up', connection: db.url });
-    expect(up.applied).toHaveLength(3);
+    expect(up.applied).toHaveLength(4);
     expect(schemaOf(db)).toEqual(before);
   });
 
@@ -118,6 +119,7 @@ describe('migrate: round trips on the repository migrations', () => {
       ['0001_roles', 'expand', 'applied', false],
       ['0002_heartbeat', 'expand', 'applied', false],
       ['0003_accounts_and_notes', 'expand', 'applied', false],
+      ['0004_outbox', 'expand', 'applied', false],
     ]);
     expect(status.migrations[0].appliedAt).toBeInstanceOf(Date);
     expect(status.unknownApplied).toEqual([]);
@@ -133,7 +135,7 @@ describe('migrate: planning', () => {
 
   test('a dry run returns the plan and changes nothing, not even the history table', async () => {
     const result = await migrate({ direction: 'up', dryRun: true, connection: db.url });
-    expect(result).toMatchObject({ dryRun: true, applied: [{ name: '0001_roles' }, {}, {}] });
+    expect(result).toMatchObject({ dryRun: true, applied: [{ name: '0001_roles' }, {}, {}, {}] });
     expect(await tableNames(db)).toEqual([]);
   });
 
@@ -142,7 +144,11 @@ describe('migrate: planning', () => {
     expect(up.applied.map((s) => s.name)).toEqual(['0001_roles', '0002_heartbeat']);
     await migrate({ direction: 'up', connection: db.url });
     const down = await migrate({ direction: 'down', to: '0001_roles', connection: db.url });
-    expect(down.applied.map((s) => s.name)).toEqual(['0003_accounts_and_notes', '0002_heartbeat']);
+    expect(down.applied.map((s) => s.name)).toEqual([
+      '0004_outbox',
+      '0003_accounts_and_notes',
+      '0002_heartbeat',
+    ]);
     expect(await appliedNames(db)).toEqual(['0001_roles']);
     await migrate({ direction: 'up', connection: db.url });
   });
@@ -188,7 +194,7 @@ describe('migrate: planning', () => {
       await expect(migrate({ direction: 'down', connection: db.url })).rejects.toBeInstanceOf(
         MigrationLockError,
       );
-      expect(await appliedNames(db)).toHaveLength(3);
+      expect(await appliedNames(db)).toHaveLength(4);
     } finally {
       await holder.end();
     }
@@ -258,8 +264,8 @@ describe('migrate: failures leave nothing behind', () => {
     await holder.connect();
     try {
       await holder.query('BEGIN');
-      await holder.query('LOCK TABLE public.notes IN ACCESS EXCLUSIVE MODE');
-      // 0003's down drops notes, so it must wait for the lock; without lock_timeout it would
+      await holder.query('LOCK TABLE public.outbox IN ACCESS EXCLUSIVE MODE');
+      // 0004's down drops outbox, so it must wait for the lock; without lock_timeout it would
       // wait for the statement timeout (here far beyond the test timeout) and block all traffic.
       const error = await migrate({
         direction: 'down',
@@ -274,8 +280,20 @@ describe('migrate: failures leave nothing behind', () => {
       await holder.query('ROLLBACK');
       await holder.end();
     }
-    expect(await tableNames(db)).toEqual(['accounts', 'heartbeat', 'notes', 'shipshape_migrations']);
-    expect(await appliedNames(db)).toEqual(['0001_roles', '0002_heartbeat', '0003_accounts_and_notes']);
+    expect(await tableNames(db)).toEqual([
+      'accounts',
+      'heartbeat',
+      'notes',
+      'outbox',
+      'processed_jobs',
+      'shipshape_migrations',
+    ]);
+    expect(await appliedNames(db)).toEqual([
+      '0001_roles',
+      '0002_heartbeat',
+      '0003_accounts_and_notes',
+      '0004_outbox',
+    ]);
   });
 
   test('statement_timeout stops a slow migration, and nothing changes', async () => {
