@@ -168,25 +168,25 @@ export interface BackgroundJobsOptions {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** The database the relay and worker connect to (through the proxy, with IAM authentication). */
+/**
+ * The database the relay and the worker connect to, through its RDS Proxy with IAM
+ * authentication. Shipshape's `Database` construct satisfies it as it is.
+ */
 export interface BackgroundJobsDatabase {
-  /** The RDS Proxy (IAM authentication required, TLS required). */
-  readonly proxy: rds.IDatabaseProxy & ec2.IConnectable;
+  /** The RDS Proxy the functions connect to (IAM authentication and TLS required). */
+  readonly proxy: rds.IDatabaseProxy;
 
   /** Name of the database holding the `outbox` and `processed_jobs` tables. */
   readonly databaseName: string;
 
-  /**
-   * The database user the functions sign in as (an `rds_iam` role with the outbox grants).
-   * @default 'app'
-   */
-  readonly user?: string;
+  /** Port of the proxy. */
+  readonly port: number;
 
   /**
-   * Port of the proxy.
-   * @default 5432
+   * Lets `grantee` connect through the proxy as `dbUser`: `rds-db:connect`, the network path,
+   * and whatever the proxy itself needs to reach the database as that user.
    */
-  readonly port?: number;
+  grantConnect(grantee: iam.IGrantable & ec2.IConnectable, dbUser: string): iam.Grant;
 }
 
 /** Props of {@link BackgroundJobs}. */
@@ -202,6 +202,13 @@ export interface BackgroundJobsProps extends BackgroundJobsOptions {
 
   /** The database holding the outbox. */
   readonly database: BackgroundJobsDatabase;
+
+  /**
+   * The database user the functions sign in as: an `rds_iam` role with the grants of
+   * `migrations/0004_outbox.sql`.
+   * @default 'app'
+   */
+  readonly databaseUser?: string;
 }
 
 /**
@@ -260,8 +267,7 @@ export class BackgroundJobs extends Construct {
     const historyRetention = props.historyRetention ?? Duration.days(30);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const runbookBaseUrl = (props.runbookBaseUrl ?? 'runbooks').replace(/\/+$/, '');
-    const dbUser = props.database.user ?? 'app';
-    const dbPort = props.database.port ?? 5432;
+    const dbUser = props.databaseUser ?? 'app';
 
     this.validate({
       workerTimeout,
@@ -309,11 +315,6 @@ export class BackgroundJobs extends Construct {
       allowAllOutbound: true,
     });
     this.connections = new ec2.Connections({ securityGroups: [this.securityGroup] });
-    this.connections.allowTo(
-      props.database.proxy,
-      ec2.Port.tcp(dbPort),
-      'Jobs functions to the database proxy',
-    );
 
     this.metricsServiceName = `${Stack.of(this).stackName}-${id}`;
     const common = {
@@ -332,7 +333,9 @@ export class BackgroundJobs extends Construct {
     };
     const databaseEnvironment = {
       DB_PROXY_ENDPOINT: props.database.proxy.endpoint,
-      DB_PORT: String(dbPort),
+      DB_PORT: Token.isUnresolved(props.database.port)
+        ? Token.asString(props.database.port)
+        : String(props.database.port),
       DB_NAME: props.database.databaseName,
       DB_USER: dbUser,
       POWERTOOLS_SERVICE_NAME: this.metricsServiceName,
@@ -367,7 +370,7 @@ export class BackgroundJobs extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    props.database.proxy.grantConnect(this.worker, dbUser);
+    props.database.grantConnect(this.worker, dbUser);
 
     this.relay = new nodejs.NodejsFunction(this, 'OutboxRelay', {
       ...common,
@@ -390,7 +393,7 @@ export class BackgroundJobs extends Construct {
       },
     });
     this.queue.grantSendMessages(this.relay);
-    props.database.proxy.grantConnect(this.relay, dbUser);
+    props.database.grantConnect(this.relay, dbUser);
 
     // Our own role (not the stack-wide one the target would create), so its grant is scoped to
     // this construct and acknowledged next to it.

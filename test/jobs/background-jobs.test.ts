@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import { type App, Duration, Lazy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { type EnvironmentConfig, loadEnvironmentConfig } from '../../lib/config';
 import type { BackgroundJobsOptions } from '../../lib/jobs/background-jobs';
 import { type PolicyFinding, readFindings } from '../helpers/synth';
+import { JOBS_METRIC_NAMESPACE as LAMBDA_NAMESPACE, JobMetric } from '../../lambda/shared/job-metrics';
 import { jobsStack } from './jobs-stack';
 
 const RUNBOOKS_DIR = join(__dirname, '..', '..', 'runbooks');
@@ -130,6 +132,7 @@ describe.each(['staging', 'production'] as const)('background jobs in %s', (env)
       BACKOFF_MAX_SECONDS: '300',
       DB_USER: 'app',
       DB_NAME: 'shipshape',
+      DB_PORT: '5432',
     });
     expect(Object.keys(variables).filter((k) => /PASSWORD|SECRET|TOKEN/i.test(k))).toEqual([]);
   });
@@ -241,6 +244,30 @@ describe.each(['staging', 'production'] as const)('background jobs in %s', (env)
 
   test('has no unacknowledged cdk-nag finding', () => {
     expect(findings.map((f) => `${f.rule} ${f.path}`)).toEqual([]);
+  });
+});
+
+describe('BackgroundJobs metrics', () => {
+  test('read the namespace, names and service dimension the relay and worker publish', () => {
+    const { jobs } = jobsStack(loadEnvironmentConfig('staging'));
+    const published = [
+      [jobs.metricOutboxBacklog(), JobMetric.OUTBOX_BACKLOG],
+      [jobs.metricOutboxOldestAge(), JobMetric.OUTBOX_OLDEST_AGE],
+      [jobs.metricPoisonJobs(), JobMetric.JOBS_POISON],
+      [jobs.metricProcessedJobs(), JobMetric.JOBS_PROCESSED],
+    ] as const;
+    for (const [metric, name] of published) {
+      expect(metric.namespace).toBe(LAMBDA_NAMESPACE);
+      expect(metric.metricName).toBe(name);
+      expect(metric.dimensions).toEqual({ service: jobs.metricsServiceName });
+    }
+    // The functions name the service dimension through POWERTOOLS_SERVICE_NAME.
+    const template = Template.fromStack(jobs.worker.stack);
+    for (const fn of [jobs.worker, jobs.relay]) {
+      const logicalId = jobs.worker.stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
+      const resource = template.toJSON().Resources[logicalId];
+      expect(resource.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).toBe(jobs.metricsServiceName);
+    }
   });
 });
 

@@ -71,7 +71,16 @@ export function jobsStack(
   if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const jobs = new BackgroundJobs(stack, 'Jobs', {
     vpc,
-    database: { proxy, databaseName: 'shipshape' },
+    database: {
+      proxy,
+      databaseName: 'shipshape',
+      port: 5432,
+      // What the Database construct's grantConnect does for the client side.
+      grantConnect: (grantee, dbUser) => {
+        grantee.connections.allowTo(proxy, ec2.Port.tcp(5432), 'PostgreSQL to the proxy');
+        return proxy.grantConnect(grantee, dbUser);
+      },
+    },
     maxReceiveCount: config.jobs.maxReceiveCount,
     worker: { maxConcurrency: config.jobs.maxConcurrency },
     maxMessageAge: Duration.minutes(config.jobs.maxMessageAgeMinutes),
