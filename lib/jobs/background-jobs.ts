@@ -312,8 +312,12 @@ export class BackgroundJobs extends Construct {
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: `Background jobs worker and outbox relay (${this.node.path})`,
-      allowAllOutbound: true,
+      // Only what the functions need: AWS APIs (SQS) over HTTPS through the NAT gateways, and the
+      // database proxy (opened by database.grantConnect). A custom worker adds its own with
+      // `jobs.connections.allowTo(...)`.
+      allowAllOutbound: false,
     });
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs (SQS) over HTTPS');
     this.connections = new ec2.Connections({ securityGroups: [this.securityGroup] });
 
     this.metricsServiceName = `${Stack.of(this).stackName}-${id}`;

@@ -161,6 +161,20 @@ describe.each(['staging', 'production'] as const)('background jobs in %s', (env)
     });
   });
 
+  test('lets the functions out only to HTTPS and to the database proxy', () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('Background jobs worker and outbox relay'),
+      SecurityGroupEgress: [
+        { CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443, Description: Match.anyValue() },
+      ],
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      GroupId: { 'Fn::GetAtt': ['JobsSecurityGroupE0D954B1', 'GroupId'] },
+      FromPort: 5432,
+      ToPort: 5432,
+    });
+  });
+
   test('lets only the relay send to the queue', () => {
     const senders = template.findResources('AWS::IAM::Policy', {
       Properties: {
