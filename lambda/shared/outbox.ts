@@ -1,8 +1,12 @@
 import { type Job, parseJob } from './jobs';
 
-/** The part of a `pg` client (or pool client) the outbox writer needs. */
+/**
+ * What the outbox writer needs: a `pg` client or pool client (whose `query` resolves to a result
+ * with `rows`), or a thin wrapper whose `query` resolves to the rows themselves (the API's `Sql`).
+ * Either way it must be the connection that holds the caller's open transaction.
+ */
 export interface OutboxQueryable {
-  query(text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
+  query(text: string, values?: readonly unknown[]): Promise<unknown>;
 }
 
 /** The row the outbox writer created. */
@@ -26,9 +30,12 @@ export interface EnqueuedJob {
  */
 export async function enqueueInTransaction(client: OutboxQueryable, job: Job): Promise<EnqueuedJob> {
   const valid = parseJob(job);
-  const { rows } = await client.query(
+  const result = await client.query(
     'INSERT INTO outbox (job_type, payload) VALUES ($1, $2::jsonb) RETURNING id::text AS id',
     [valid.type, JSON.stringify(valid.payload)],
   );
-  return { id: String(rows[0].id) };
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{
+    id: string;
+  }>;
+  return { id: rows[0].id };
 }

@@ -34,6 +34,26 @@ describe('outbox writer and table grants', () => {
     ]);
   });
 
+  test("works on a wrapper whose query resolves to the rows (the API service's Sql)", async () => {
+    const sql = {
+      query: async (text: string, values?: readonly unknown[]) =>
+        (await app.query(text, values as unknown[])).rows,
+    };
+    await app.query('BEGIN');
+    try {
+      const job = await enqueueInTransaction(sql, {
+        type: 'note.created',
+        payload: { noteId: '7b0f4a8e-2c7d-4a36-9b8e-0e6f3c1d2a4b', ownerId: 'user-b' },
+      });
+      expect(job.id).toMatch(/^[1-9]\d*$/);
+      await app.query('COMMIT');
+      const { rows } = await db.pool.query('SELECT job_type FROM outbox WHERE id = $1', [job.id]);
+      expect(rows).toEqual([{ job_type: 'note.created' }]);
+    } finally {
+      await app.query('ROLLBACK').catch(() => undefined);
+    }
+  });
+
   test('fails an invalid job before writing anything', async () => {
     const before = (await db.pool.query('SELECT count(*)::int AS n FROM outbox')).rows[0].n;
     await expect(
