@@ -35,10 +35,13 @@ export type MigrationDirection = 'up' | 'down';
 /** A connection string (`postgres://…`) or a `pg` client config (e.g. with an IAM token as password). */
 export type MigrationConnection = string | ClientConfig;
 
+/** Attributes of a log line; plain JSON values. */
+export type MigrationLogAttributes = Record<string, string | number | boolean | string[] | undefined>;
+
 /** Structured logger; Powertools' `Logger` fits as is. */
 export interface MigrationLogger {
-  info(message: string, attributes?: Record<string, unknown>): void;
-  warn(message: string, attributes?: Record<string, unknown>): void;
+  info(message: string, ...attributes: MigrationLogAttributes[]): void;
+  warn(message: string, ...attributes: MigrationLogAttributes[]): void;
 }
 
 export interface MigrateOptions {

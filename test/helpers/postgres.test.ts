@@ -2,6 +2,7 @@ import {
   createTestDatabase,
   createdAtOf,
   dropStaleTestDatabases,
+  templateName,
   testDatabaseName,
   withAdminClient,
 } from './postgres';
@@ -66,6 +67,39 @@ describe('test database helper', () => {
     } finally {
       await fresh.drop();
       await withAdminClient((admin) => admin.query(`DROP DATABASE IF EXISTS "${oldName}"`));
+    }
+  });
+
+  test('the sweep drops templates of other migration sets built more than a day ago, and keeps recent ones', async () => {
+    const suffix = Date.now().toString(16).padStart(16, '0').slice(-16);
+    const old = `shipshape_tpl_old${suffix.slice(3)}`;
+    const recent = `shipshape_tpl_new${suffix.slice(3)}`;
+    await withAdminClient(async (admin) => {
+      for (const [name, builtAt] of [
+        [old, Date.now() - 2 * 24 * 60 * 60 * 1000],
+        [recent, Date.now()],
+      ] as const) {
+        await admin.query(`CREATE DATABASE "${name}"`);
+        await admin.query(`COMMENT ON DATABASE "${name}" IS 'shipshape test template built ${builtAt}'`);
+        await admin.query(`ALTER DATABASE "${name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
+      }
+    });
+    try {
+      const dropped = await dropStaleTestDatabases();
+      expect(dropped).toContain(old);
+      expect(dropped).not.toContain(recent);
+      expect(dropped).not.toContain(templateName());
+      expect(await databaseExists(old)).toBe(false);
+      expect(await databaseExists(recent)).toBe(true);
+    } finally {
+      await withAdminClient(async (admin) => {
+        for (const name of [old, recent]) {
+          if ((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 0)
+            continue;
+          await admin.query(`ALTER DATABASE "${name}" WITH IS_TEMPLATE false`);
+          await admin.query(`DROP DATABASE "${name}"`);
+        }
+      });
     }
   });
 });

@@ -32,6 +32,7 @@ const TEMPLATE_PREFIX = 'shipshape_tpl_';
 /** Any 64-bit number; the lock lives in the maintenance database, which every helper connects to. */
 const TEMPLATE_LOCK_ID = '6001986360245585233';
 const STALE_AFTER_MS = 60 * 60 * 1000;
+const STALE_TEMPLATE_AFTER_MS = 24 * 60 * 60 * 1000;
 
 export interface TestDatabase {
   /** Database name, `shipshape_test_…`. */
@@ -133,6 +134,9 @@ export async function ensureMigratedTemplate(): Promise<string> {
       await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(template)} WITH (FORCE)`);
       await admin.query(`CREATE DATABASE ${quoteIdent(template)}`);
       await migrate({ direction: 'up', connection: databaseUrl(template) });
+      await admin.query(
+        `COMMENT ON DATABASE ${quoteIdent(template)} IS 'shipshape test template built ${Date.now()}'`,
+      );
       // No connections allowed: CREATE DATABASE … TEMPLATE fails while anyone is connected to it.
       await admin.query(
         `ALTER DATABASE ${quoteIdent(template)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`,
@@ -144,9 +148,29 @@ export async function ensureMigratedTemplate(): Promise<string> {
   return template;
 }
 
-/** Drops `shipshape_test_*` databases created more than an hour ago (left by crashed runs). */
+/**
+ * Drops `shipshape_test_*` databases created more than an hour ago (left by crashed runs), and
+ * templates of other migration sets built more than a day ago (left by earlier code).
+ */
 export async function dropStaleTestDatabases(now: number = Date.now()): Promise<string[]> {
+  const current = templateName();
   return withAdminClient(async (admin) => {
+    const templates = await admin.query<{ datname: string; built: string | null }>(
+      `SELECT datname, shobj_description(oid, 'pg_database') AS built FROM pg_database
+       WHERE datname LIKE 'shipshape\\_tpl\\_%' AND datname <> $1`,
+      [current],
+    );
+    const staleTemplates = templates.rows
+      .filter((row) => {
+        const built = /built (\d+)$/.exec(row.built ?? '');
+        return built !== null && now - Number(built[1]) > STALE_TEMPLATE_AFTER_MS;
+      })
+      .map((row) => row.datname);
+    for (const name of staleTemplates) {
+      await admin.query(`ALTER DATABASE ${quoteIdent(name)} WITH IS_TEMPLATE false`);
+      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    }
+
     const result = await admin.query<{ datname: string }>(
       "SELECT datname FROM pg_database WHERE datname LIKE 'shipshape\\_test\\_%'",
     );
@@ -157,7 +181,7 @@ export async function dropStaleTestDatabases(now: number = Date.now()): Promise<
         return createdAt !== undefined && now - createdAt > STALE_AFTER_MS;
       });
     for (const name of stale) await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-    return stale;
+    return [...staleTemplates, ...stale];
   });
 }
 
@@ -167,10 +191,18 @@ export async function createTestDatabase(
   options: CreateTestDatabaseOptions = {},
 ): Promise<TestDatabase> {
   const name = testDatabaseName(prefix);
-  const template = options.migrated ? await ensureMigratedTemplate() : undefined;
   await withAdminClient(async (admin) => {
-    const from = template ? ` TEMPLATE ${quoteIdent(template)}` : '';
-    await admin.query(`CREATE DATABASE ${quoteIdent(name)}${from}`);
+    for (let attempt = 1; ; attempt++) {
+      const template = options.migrated ? await ensureMigratedTemplate() : undefined;
+      const from = template ? ` TEMPLATE ${quoteIdent(template)}` : '';
+      try {
+        await admin.query(`CREATE DATABASE ${quoteIdent(name)}${from}`);
+        return;
+      } catch (error) {
+        // 3D000: another run's sweep dropped the template between the check and the clone.
+        if ((error as { code?: string }).code !== '3D000' || attempt > 1) throw error;
+      }
+    }
   });
   const url = databaseUrl(name);
   const pool = new Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000 });

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { Client } from 'pg';
 import {
   migrate,
@@ -134,7 +135,9 @@ describe('migrate: planning', () => {
   afterAll(() => db.drop());
 
   test('a dry run returns the plan and changes nothing, not even the history table', async () => {
-    const result = await migrate({ direction: 'up', dryRun: true, connection: db.url });
+    // The deploy hook passes its Powertools Logger; the runner's logger type accepts it as is.
+    const logger = new Logger({ serviceName: 'migrate-test', logLevel: 'SILENT' });
+    const result = await migrate({ direction: 'up', dryRun: true, connection: db.url, logger });
     expect(result).toMatchObject({ dryRun: true, applied: [{ name: '0001_roles' }, {}, {}, {}] });
     expect(await tableNames(db)).toEqual([]);
   });
