@@ -1,4 +1,5 @@
 export * from './config';
+export * from './jobs/background-jobs';
 export * from './network/network';
 export * from './observability/alarm-topics';
 export * from './restore-verification/restore-verification';
