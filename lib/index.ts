@@ -8,3 +8,4 @@ export * from './stages/shipshape-stage';
 export { buildShipshapeApp } from './app';
 export * from './database/database';
 export * from './cache/cache';
+export * from './service/service';
