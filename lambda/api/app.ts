@@ -194,7 +194,7 @@ export function createApiHandler(deps: ApiDependencies) {
         const match = matchRoute(method, path);
         routeKey = match.route.key;
         logger.appendKeys({ route: routeKey });
-        return await serve(match.route, match.params, event, context, requestId, deps);
+        return await serve(match.route, validateParams(match.rawParams), event, context, requestId, deps);
       })();
     } catch (error) {
       const apiError = classify(error, 'a dependency');
@@ -217,7 +217,7 @@ export function createApiHandler(deps: ApiDependencies) {
   };
 }
 
-function matchRoute(method: string, path: string): { route: Route; params: Record<string, string> } {
+function matchRoute(method: string, path: string): { route: Route; rawParams: Record<string, string> } {
   const candidates = ROUTES.filter((r) => r.pattern.test(path));
   if (candidates.length === 0) throw new ApiError(404, 'route_not_found', `there is no route ${path}`);
   const route = candidates.find((r) => r.method === method);
@@ -225,12 +225,20 @@ function matchRoute(method: string, path: string): { route: Route; params: Recor
     const allowed = candidates.map((r) => r.method).join(', ');
     throw new ApiError(405, 'method_not_allowed', `${method} is not allowed on ${path}; use ${allowed}`);
   }
-  const params: Record<string, string> = {};
   const id = NOTE_PATH.exec(path)?.[1];
-  if (id !== undefined) {
-    params.id = validate(noteId, decodeURIComponent(id), 'the path');
+  return { route, rawParams: id === undefined ? {} : { id } };
+}
+
+/** Path parameters, validated (after the route is known, so errors are counted against it). */
+function validateParams(rawParams: Record<string, string>): Record<string, string> {
+  if (rawParams.id === undefined) return {};
+  let id: string;
+  try {
+    id = decodeURIComponent(rawParams.id);
+  } catch {
+    id = rawParams.id;
   }
-  return { route, params };
+  return { id: validate(noteId, id, 'the path') };
 }
 
 async function serve(

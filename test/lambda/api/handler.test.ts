@@ -747,6 +747,39 @@ describe('request ids', () => {
   });
 });
 
+describe('metrics', () => {
+  test('publishes EMF metrics per route: requests, latency and 4xx/5xx counts', async () => {
+    const lines: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      const measured = createApiHandler(
+        dependencies({ metrics: new Metrics({ namespace: 'ShipshapeTest', serviceName: 'shipshape-api' }) }),
+      );
+      await measured(await event('GET', '/notes/not-a-uuid'), context());
+    } finally {
+      write.mockRestore();
+    }
+    const emf = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.includes('"_aws"'))
+      .map((l) => JSON.parse(l));
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({
+      route: 'GET /notes/{id}',
+      service: 'shipshape-api',
+      Requests: 1,
+      ClientError: 1,
+    });
+    expect(typeof emf[0].Latency).toBe('number');
+    const directive = emf[0]._aws.CloudWatchMetrics[0];
+    expect(directive.Namespace).toBe('ShipshapeTest');
+    expect(directive.Dimensions[0]).toEqual(expect.arrayContaining(['service', 'route']));
+  });
+});
+
 describe('before-route hooks (seam for the edge origin check)', () => {
   test('a hook can refuse a request before routing and authentication', async () => {
     const guarded = createApiHandler(
