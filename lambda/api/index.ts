@@ -1,3 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import * as z from 'zod/mini';
@@ -6,7 +7,8 @@ import { type ApiDependencies, createApiHandler } from './app';
 import { createCacheClient } from './cache';
 import { createIamPool } from './db';
 import { createDependencies } from './dependencies';
-import type { ApiResponse } from './http';
+import { classify } from './errors';
+import { type ApiResponse, errorResponse, requestIdOf } from './http';
 import { withTimeout } from './timeout';
 
 /** The function's environment: identifiers only, never a secret value. */
@@ -35,7 +37,10 @@ const secrets = new SecretsManagerClient({
   maxAttempts: 2,
 });
 
-async function cacheToken(secretArn: string | undefined): Promise<string | undefined> {
+const startupLogger = new Logger();
+
+/** The cache AUTH token from its secret: JSON with `password`/`token`, or the bare string. */
+export async function readCacheToken(secretArn: string | undefined): Promise<string | undefined> {
   if (secretArn === undefined) return undefined;
   const { SecretString } = await withTimeout(
     secrets.send(new GetSecretValueCommand({ SecretId: secretArn })),
@@ -70,7 +75,7 @@ async function build(): Promise<ApiDependencies> {
     port: env.CACHE_PORT,
     tls: true,
     username: env.CACHE_USERNAME,
-    password: await cacheToken(env.CACHE_AUTH_SECRET_ARN),
+    password: await readCacheToken(env.CACHE_AUTH_SECRET_ARN),
     connectTimeoutMs: 1000,
     commandTimeoutMs: 250,
   });
@@ -97,5 +102,21 @@ export async function handler(event: APIGatewayProxyEventV2, context: Context): 
       ready = undefined;
       throw error;
     });
-  return (await ready)(event, context);
+  let api: Awaited<typeof ready>;
+  try {
+    api = await ready;
+  } catch (error) {
+    // A bad environment is fatal (500); a secret read that timed out is retryable (503).
+    const apiError = classify(error, 'the service configuration');
+    const requestId = requestIdOf(event);
+    startupLogger.error('the API could not start', {
+      requestId,
+      kind: apiError.kind,
+      error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+    });
+    const response = errorResponse(apiError, requestId);
+    response.headers['x-request-id'] = requestId;
+    return response;
+  }
+  return api(event, context);
 }
