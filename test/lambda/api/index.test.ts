@@ -53,11 +53,12 @@ describe('API entry point', () => {
     const { module, restore } = await loadHandler(ENV);
     try {
       secrets
-        .on(GetSecretValueCommand, { SecretId: SECRET_ARN })
-        .resolvesOnce({ SecretString: 'bare-token' });
+        .on(GetSecretValueCommand)
+        .resolvesOnce({ SecretString: 'bare-token' })
+        .resolvesOnce({ SecretString: '{"password":"json-token"}' });
       expect(await module.readCacheToken(SECRET_ARN)).toBe('bare-token');
-      secrets.on(GetSecretValueCommand).resolvesOnce({ SecretString: '{"password":"json-token"}' });
       expect(await module.readCacheToken(SECRET_ARN)).toBe('json-token');
+      expect(secrets).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: SECRET_ARN });
       expect(await module.readCacheToken(undefined)).toBeUndefined();
       expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
     } finally {
