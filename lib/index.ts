@@ -13,3 +13,5 @@ export * from './cache/cache';
 
 export * from './edge/edge';
 export * from './edge/edge-firewall';
+
+export * from './service/service';
