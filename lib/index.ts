@@ -1,4 +1,5 @@
 export * from './config';
+export * from './jobs/background-jobs';
 export * from './network/network';
 export * from './observability/alarm-topics';
 export * from './restore-verification/restore-verification';
@@ -11,4 +12,5 @@ export * from './database/database';
 export * from './cache/cache';
 export * from './edge/edge';
 export * from './edge/edge-firewall';
+export * from './service/service';
 export * from './policy';

@@ -207,8 +207,10 @@ export class RestoreVerification extends Construct {
   public readonly throwawaySecurityGroup: ec2.SecurityGroup;
   /** Security group of the verifier function. */
   public readonly verifierSecurityGroup: ec2.SecurityGroup;
-  /** Fires when no verification succeeded in the schedule period (failed or did not run). */
+  /** Fires when no verification succeeded within the schedule period plus grace (failed or did not run). */
   public readonly failedAlarm: cloudwatch.Alarm;
+  /** Fires within the hour when a run reports failure. */
+  public readonly runFailedAlarm: cloudwatch.Alarm;
   /** Fires when the measured RPO exceeds the target. */
   public readonly rpoAlarm: cloudwatch.Alarm;
   /** Identifier prefix of the throwaway instances. */
@@ -432,15 +434,34 @@ export class RestoreVerification extends Construct {
 
     // --- Alarms ------------------------------------------------------------------------------
     const runbook = `Runbook: ${props.runbookUrl}`;
+    // "Failed or did not run", as a sliding window: hourly datapoints of Success (Maximum), and
+    // the alarm fires only when NONE of the last `schedule period + restore timeout + 1 h` hours
+    // holds a success (missing hours breach). A single daily datapoint would instead sit in
+    // ALARM every morning between midnight UTC and the run.
+    const staleHours = Math.ceil(
+      (this.schedulePeriod.toSeconds() + restoreTimeout.toSeconds() + 3_600) / 3_600,
+    );
     this.failedAlarm = new cloudwatch.Alarm(this, 'FailedAlarm', {
-      metric: this.metricSuccess({ statistic: cloudwatch.Stats.MAXIMUM }),
+      metric: this.metricSuccess({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.hours(1) }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: staleHours,
+      datapointsToAlarm: staleHours,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      alarmDescription:
+        `No successful restore verification of ${props.databaseName} (${this.environmentName}) in the last ` +
+        `${staleHours} hours (schedule period + restore timeout + 1 h): runs failed or did not run, so the backups are unproven. ${runbook}`,
+    });
+    // A failed run pages at once rather than when the window above runs out.
+    this.runFailedAlarm = new cloudwatch.Alarm(this, 'RunFailedAlarm', {
+      metric: this.metricSuccess({ statistic: cloudwatch.Stats.MINIMUM, period: Duration.hours(1) }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription:
-        `No successful restore verification of ${props.databaseName} (${this.environmentName}) within ` +
-        `${this.schedulePeriod.toHumanString()}: the last run failed or did not run, so the backups are unproven. ${runbook}`,
+        `A restore verification run of ${props.databaseName} (${this.environmentName}) failed in the last hour; ` +
+        `the state machine's notification carries the reason. ${runbook}`,
     });
     this.rpoAlarm = new cloudwatch.Alarm(this, 'RpoAlarm', {
       metric: this.metricRpoSeconds({ statistic: cloudwatch.Stats.MAXIMUM }),
@@ -453,7 +474,7 @@ export class RestoreVerification extends Construct {
         `${rpoTarget.toHumanString()} of data (RPO target). ${runbook}`,
     });
     if (props.alarmTopic) {
-      for (const alarm of [this.failedAlarm, this.rpoAlarm]) {
+      for (const alarm of [this.failedAlarm, this.runFailedAlarm, this.rpoAlarm]) {
         alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
         alarm.addOkAction(new cwActions.SnsAction(props.alarmTopic));
       }

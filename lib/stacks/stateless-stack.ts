@@ -1,14 +1,14 @@
-import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Size } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import type * as cognito from 'aws-cdk-lib/aws-cognito';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { Edge } from '../edge/edge';
+import { BackgroundJobs } from '../jobs/background-jobs';
 import { SubnetTier } from '../network/network';
 import { AlarmTopics } from '../observability/alarm-topics';
 import { RestoreVerification } from '../restore-verification/restore-verification';
+import { Service } from '../service/service';
 import type { StatefulStack } from './stateful-stack';
 import { ShipshapeStack, type ShipshapeStackProps } from './shipshape-stack';
 
@@ -18,36 +18,80 @@ export interface StatelessStackProps extends ShipshapeStackProps {
   readonly stateful: StatefulStack;
 }
 
-/** What the edge fronts: the service's function and the user pool whose tokens it accepts. */
-export interface EdgeTarget {
-  /** The API function's `live` alias. */
-  readonly handler: lambda.IFunction;
-  readonly userPool: cognito.IUserPool;
-  readonly userPoolClient: cognito.IUserPoolClient;
-}
-
 /**
  * Code and everything that can be replaced without losing data: the service, its edge,
- * deployments and alarms. Safe to destroy and recreate.
+ * background jobs, restore verification, deployments and alarms. Safe to destroy and recreate.
+ * (The Cognito user pool is the exception that proves the rule: it is retained on delete.)
  */
 export class StatelessStack extends ShipshapeStack {
   public readonly alarmTopics: AlarmTopics;
+  public readonly service: Service;
+  /** The front door: HTTP API, CloudFront, and the WAF in its us-east-1 sibling stack. */
+  public readonly edge: Edge;
+  public readonly jobs: BackgroundJobs;
   public readonly restoreVerification: RestoreVerification;
-  /** The front door (HTTP API, CloudFront, WAF); set by {@link addEdge}. */
-  public edge?: Edge;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     // The edge's web ACL lives in a us-east-1 stack and is referenced from here.
     super(scope, id, { crossRegionReferences: true, ...props });
     this.addStackDependency(props.stateful, 'uses the network and data tier');
     const { config, stateful } = props;
+    const { database, cache, network } = stateful;
+    const runbook = (file: string) => `${config.observability.runbookBaseUrl.replace(/\/+$/, '')}/${file}`;
 
     this.alarmTopics = new AlarmTopics(this, 'AlarmTopics', { pageEmail: config.alarmEmail });
 
+    // --- The sample service ----------------------------------------------------------------
+    this.service = new Service(this, 'Service', {
+      vpc: network.vpc,
+      database,
+      cache,
+      memorySize: Size.mebibytes(config.service.memoryMiB),
+      timeout: Duration.seconds(config.service.timeoutSeconds),
+      requestsPerMinutePerCaller: config.service.perCallerRequestsPerMinute,
+      accessTokenValidity: Duration.minutes(config.service.accessTokenMinutes),
+      userPoolDeletionProtection: config.name === 'production',
+    });
+
+    // --- The front door ---------------------------------------------------------------------
+    this.edge = new Edge(this, 'Edge', {
+      handler: this.service.alias,
+      userPool: this.service.userPool,
+      userPoolClient: this.service.userPoolClient,
+      throttleRatePerSecond: config.edge.throttleRatePerSecond,
+      throttleBurst: config.edge.throttleBurst,
+      perIpRequestsPer5Min: config.edge.perIpRequestsPer5Min,
+      perIpWriteRequestsPer5Min: config.edge.perIpWriteRequestsPer5Min,
+      logRetention: config.edge.logRetentionDays as logs.RetentionDays,
+      domain: config.domain && {
+        domainName: config.domain.domainName,
+        certificate: acm.Certificate.fromCertificateArn(
+          this,
+          'EdgeCertificate',
+          config.domain.certificateArn,
+        ),
+      },
+    });
+    // The API refuses requests that did not come through CloudFront.
+    this.edge.grantOriginVerify(this.service.function);
+    this.service.function.addEnvironment('ORIGIN_VERIFY_SECRET_ARN', this.edge.originVerifySecret.secretArn);
+
+    // --- Background jobs --------------------------------------------------------------------
+    this.jobs = new BackgroundJobs(this, 'Jobs', {
+      vpc: network.vpc,
+      vpcSubnets: network.subnets(SubnetTier.APPLICATION),
+      database,
+      maxReceiveCount: config.jobs.maxReceiveCount,
+      worker: { maxConcurrency: config.jobs.maxConcurrency },
+      maxMessageAge: Duration.minutes(config.jobs.maxMessageAgeMinutes),
+      alarmTopic: this.alarmTopics.ticket,
+      runbookBaseUrl: config.observability.runbookBaseUrl,
+    });
+
+    // --- Restore verification ---------------------------------------------------------------
     // Stateless: it only references the database; the throwaway instances it creates are
     // deleted by every run and never belong to a stack.
     const rv = config.restoreVerification;
-    const { database } = stateful;
     this.restoreVerification = new RestoreVerification(this, 'RestoreVerification', {
       instance: database.instance,
       proxy: database.proxy,
@@ -56,8 +100,8 @@ export class StatelessStack extends ShipshapeStack {
       subnetGroup: database.subnetGroup,
       parameterGroup: database.parameterGroup,
       encryptionKey: database.key,
-      vpc: stateful.network.vpc,
-      vpcSubnets: stateful.network.subnets(SubnetTier.DATA),
+      vpc: network.vpc,
+      vpcSubnets: network.subnets(SubnetTier.DATA),
       schedule: scheduler.ScheduleExpression.expression(rv.schedule),
       restoreTimeout: Duration.minutes(rv.timeoutMinutes),
       heartbeatInterval: Duration.minutes(rv.heartbeatIntervalMinutes),
@@ -70,45 +114,36 @@ export class StatelessStack extends ShipshapeStack {
       instanceIdentifierPrefix: `shipshape-${config.name}-rv-`,
       environmentName: config.name,
       alarmTopic: this.alarmTopics.page,
-      runbookUrl: `${config.observability.runbookBaseUrl}/restore-verification-failed.md`,
+      runbookUrl: runbook('restore-verification-failed.md'),
     });
-    new CfnOutput(this, 'RestoreVerificationStateMachineArn', {
-      value: this.restoreVerification.stateMachine.stateMachineArn,
-      description:
-        'State machine of the daily restore verification (runbooks/restore-verification-failed.md)',
-    });
-  }
 
-  /**
-   * Puts the service behind the edge, sized from config, and outputs what operators and the
-   * CLI look up (API URL, distribution id and domain, assets bucket).
-   */
-  public addEdge(target: EdgeTarget): Edge {
-    const { edge: edgeConfig, domain } = this.config;
-    this.edge = new Edge(this, 'Edge', {
-      ...target,
-      throttleRatePerSecond: edgeConfig.throttleRatePerSecond,
-      throttleBurst: edgeConfig.throttleBurst,
-      perIpRequestsPer5Min: edgeConfig.perIpRequestsPer5Min,
-      perIpWriteRequestsPer5Min: edgeConfig.perIpWriteRequestsPer5Min,
-      logRetention: edgeConfig.logRetentionDays as logs.RetentionDays,
-      domain: domain && {
-        domainName: domain.domainName,
-        certificate: acm.Certificate.fromCertificateArn(this, 'EdgeCertificate', domain.certificateArn),
-      },
-    });
-    new CfnOutput(this, 'ApiUrl', {
-      value: this.edge.url,
-      description: 'Public URL of the API (CloudFront)',
-    });
-    new CfnOutput(this, 'DistributionId', { value: this.edge.distribution.distributionId });
-    new CfnOutput(this, 'DistributionDomainName', { value: this.edge.distribution.distributionDomainName });
-    new CfnOutput(this, 'AssetsBucketName', { value: this.edge.assetsBucket.bucketName });
-    new CfnOutput(this, 'OriginApiEndpoint', {
-      value: this.edge.httpApi.apiEndpoint,
-      description:
+    // --- Outputs: what operators, runbooks and the CLI look up ------------------------------
+    const outputs: Record<string, [string, string]> = {
+      ApiUrl: [this.edge.url, 'Public URL of the API (CloudFront)'],
+      HttpApiUrl: [
+        this.edge.httpApi.apiEndpoint,
         'execute-api endpoint (CloudFront origin; rejects requests without the origin-verify header)',
-    });
-    return this.edge;
+      ],
+      DistributionId: [this.edge.distribution.distributionId, 'CloudFront distribution'],
+      DistributionDomainName: [this.edge.distribution.distributionDomainName, 'CloudFront domain name'],
+      AssetsBucketName: [this.edge.assetsBucket.bucketName, 'Static assets served under /assets/*'],
+      FunctionName: [this.service.function.functionName, 'Name of the API Lambda function'],
+      AliasName: [this.service.alias.aliasName, 'Alias that serves traffic (deployments shift it)'],
+      ApiAliasArn: [this.service.alias.functionArn, 'ARN of the live alias (what the HTTP API invokes)'],
+      UserPoolId: [this.service.userPool.userPoolId, 'Cognito user pool that issues API access tokens'],
+      UserPoolClientId: [this.service.userPoolClient.userPoolClientId, 'Cognito app client of the API'],
+      JobQueueUrl: [this.jobs.queue.queueUrl, 'Background job queue'],
+      DeadLetterQueueUrl: [
+        this.jobs.deadLetterQueue.queueUrl,
+        'Jobs that failed every attempt (runbooks/dead-letter-queue.md)',
+      ],
+      RestoreVerificationStateMachineArn: [
+        this.restoreVerification.stateMachine.stateMachineArn,
+        'State machine of the daily restore verification (runbooks/restore-verification-failed.md)',
+      ],
+    };
+    for (const [outputId, [value, description]] of Object.entries(outputs)) {
+      new CfnOutput(this, outputId, { value, description });
+    }
   }
 }

@@ -36,6 +36,7 @@ describe('test database helper', () => {
         '0001_roles',
         '0002_heartbeat',
         '0003_accounts_and_notes',
+        '0004_outbox',
       ]);
     } finally {
       await db.drop();

@@ -55,7 +55,7 @@ describe('migrate: round trips on the repository migrations', () => {
 
   test('each migration reverts to exactly the schema before it, and re-applies to the same schema', async () => {
     const levels = [schemaOf(db)];
-    for (const expected of ['0001_roles', '0002_heartbeat', '0003_accounts_and_notes']) {
+    for (const expected of ['0001_roles', '0002_heartbeat', '0003_accounts_and_notes', '0004_outbox']) {
       const up = await migrate({ direction: 'up', count: 1, connection: db.url });
       expect(up.applied.map((s) => s.name)).toEqual([expected]);
       levels.push(schemaOf(db));
@@ -76,6 +76,7 @@ describe('migrate: round trips on the repository migrations', () => {
     const before = schemaOf(db);
     const down = await migrate({ direction: 'down', to: '0000', connection: db.url });
     expect(down.applied.map((s) => s.name)).toEqual([
+      '0004_outbox',
       '0003_accounts_and_notes',
       '0002_heartbeat',
       '0001_roles',
@@ -84,7 +85,7 @@ describe('migrate: round trips on the repository migrations', () => {
     expect(await appliedNames(db)).toEqual([]);
 
     const up = await migrate({ direction: 'up', connection: db.url });
-    expect(up.applied).toHaveLength(3);
+    expect(up.applied).toHaveLength(4);
     expect(schemaOf(db)).toEqual(before);
   });
 
@@ -119,6 +120,7 @@ describe('migrate: round trips on the repository migrations', () => {
       ['0001_roles', 'expand', 'applied', false],
       ['0002_heartbeat', 'expand', 'applied', false],
       ['0003_accounts_and_notes', 'expand', 'applied', false],
+      ['0004_outbox', 'expand', 'applied', false],
     ]);
     expect(status.migrations[0].appliedAt).toBeInstanceOf(Date);
     expect(status.unknownApplied).toEqual([]);
@@ -136,7 +138,7 @@ describe('migrate: planning', () => {
     // The deploy hook passes its Powertools Logger; the runner's logger type accepts it as is.
     const logger = new Logger({ serviceName: 'migrate-test', logLevel: 'SILENT' });
     const result = await migrate({ direction: 'up', dryRun: true, connection: db.url, logger });
-    expect(result).toMatchObject({ dryRun: true, applied: [{ name: '0001_roles' }, {}, {}] });
+    expect(result).toMatchObject({ dryRun: true, applied: [{ name: '0001_roles' }, {}, {}, {}] });
     expect(await tableNames(db)).toEqual([]);
   });
 
@@ -145,7 +147,11 @@ describe('migrate: planning', () => {
     expect(up.applied.map((s) => s.name)).toEqual(['0001_roles', '0002_heartbeat']);
     await migrate({ direction: 'up', connection: db.url });
     const down = await migrate({ direction: 'down', to: '0001_roles', connection: db.url });
-    expect(down.applied.map((s) => s.name)).toEqual(['0003_accounts_and_notes', '0002_heartbeat']);
+    expect(down.applied.map((s) => s.name)).toEqual([
+      '0004_outbox',
+      '0003_accounts_and_notes',
+      '0002_heartbeat',
+    ]);
     expect(await appliedNames(db)).toEqual(['0001_roles']);
     await migrate({ direction: 'up', connection: db.url });
   });
@@ -191,7 +197,7 @@ describe('migrate: planning', () => {
       await expect(migrate({ direction: 'down', connection: db.url })).rejects.toBeInstanceOf(
         MigrationLockError,
       );
-      expect(await appliedNames(db)).toHaveLength(3);
+      expect(await appliedNames(db)).toHaveLength(4);
     } finally {
       await holder.end();
     }
@@ -261,8 +267,8 @@ describe('migrate: failures leave nothing behind', () => {
     await holder.connect();
     try {
       await holder.query('BEGIN');
-      await holder.query('LOCK TABLE public.notes IN ACCESS EXCLUSIVE MODE');
-      // 0003's down drops notes, so it must wait for the lock; without lock_timeout it would
+      await holder.query('LOCK TABLE public.outbox IN ACCESS EXCLUSIVE MODE');
+      // 0004's down drops outbox, so it must wait for the lock; without lock_timeout it would
       // wait for the statement timeout (here far beyond the test timeout) and block all traffic.
       const error = await migrate({
         direction: 'down',
@@ -277,8 +283,20 @@ describe('migrate: failures leave nothing behind', () => {
       await holder.query('ROLLBACK');
       await holder.end();
     }
-    expect(await tableNames(db)).toEqual(['accounts', 'heartbeat', 'notes', 'shipshape_migrations']);
-    expect(await appliedNames(db)).toEqual(['0001_roles', '0002_heartbeat', '0003_accounts_and_notes']);
+    expect(await tableNames(db)).toEqual([
+      'accounts',
+      'heartbeat',
+      'notes',
+      'outbox',
+      'processed_jobs',
+      'shipshape_migrations',
+    ]);
+    expect(await appliedNames(db)).toEqual([
+      '0001_roles',
+      '0002_heartbeat',
+      '0003_accounts_and_notes',
+      '0004_outbox',
+    ]);
   });
 
   test('statement_timeout stops a slow migration, and nothing changes', async () => {

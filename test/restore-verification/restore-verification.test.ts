@@ -1,3 +1,4 @@
+import { loadEnvironmentConfig } from '../../lib/config';
 import { Duration } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -194,13 +195,19 @@ describe.each([
   });
 
   test('no database secret reaches a function environment', () => {
-    const fns = template.findResources('AWS::Lambda::Function');
-    for (const fn of Object.values(fns)) {
+    const fns = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) =>
+      id.startsWith('RestoreVerification'),
+    );
+    expect(fns.length).toBeGreaterThanOrEqual(3);
+    for (const [, fn] of fns) {
       expect(JSON.stringify(fn.Properties.Environment ?? {})).not.toMatch(/Secret|PASSWORD/i);
     }
   });
 
-  test('alarms when verification failed or did not run (missing data breaches), linking the runbook', () => {
+  test('alarms when no run succeeded within a day + restore timeout + 1 h (missing data breaches), linking the runbook', () => {
+    const staleHours = Math.ceil(
+      (86_400 + loadEnvironmentConfig(env).restoreVerification.timeoutMinutes * 60 + 3_600) / 3_600,
+    );
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'Shipshape/RestoreVerification',
       MetricName: 'Success',
@@ -209,7 +216,9 @@ describe.each([
         { Name: 'Environment', Value: env },
       ],
       Statistic: 'Maximum',
-      Period: 86_400,
+      Period: 3_600,
+      EvaluationPeriods: staleHours,
+      DatapointsToAlarm: staleHours,
       Threshold: 1,
       ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',
@@ -218,6 +227,20 @@ describe.each([
       ),
       AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopicsPage') }],
       OKActions: [{ Ref: Match.stringLikeRegexp('AlarmTopicsPage') }],
+    });
+  });
+
+  test('pages within the hour when a run reports failure', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Success',
+      Statistic: 'Minimum',
+      Period: 3_600,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmDescription: Match.stringLikeRegexp('Runbook: https://.*/restore-verification-failed.md$'),
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopicsPage') }],
     });
   });
 

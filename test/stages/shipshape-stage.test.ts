@@ -77,10 +77,16 @@ describe('the whole app', () => {
     return found;
   }
 
-  test('writes a Staging and a Production assembly with two stacks each', () => {
-    const names = templates().map(([name]) => name.split('/')[0]);
-    expect(names.filter((n) => n === 'assembly-Staging')).toHaveLength(2);
-    expect(names.filter((n) => n === 'assembly-Production')).toHaveLength(2);
+  test('writes a Staging and a Production assembly: stateful, stateless and the us-east-1 edge firewall', () => {
+    const files = templates().map(([name]) => name);
+    for (const stage of ['Staging', 'Production']) {
+      const stacks = files.filter((f) => f.startsWith(`assembly-${stage}/`)).map((f) => f.split('/')[1]);
+      expect(stacks.sort()).toEqual(
+        [`${stage}Stateful`, `${stage}Stateless`, `${stage}StatelessEdgeWaf`].map((s) =>
+          expect.stringMatching(new RegExp(`^${s}[0-9A-F]{8}\\.template\\.json$`)),
+        ),
+      );
+    }
   });
 
   test('no template contains the dummy1 placeholder AZs of a failed lookup', () => {

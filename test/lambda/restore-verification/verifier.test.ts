@@ -1,3 +1,4 @@
+import { loadMigrations } from '../../../lib/migrations';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,11 @@ import {
 } from '../../../lambda/restore-verification/verifier';
 import type { ConnectFn } from '../../../lambda/shared/iam-postgres';
 import { createTestDatabase, type TestDatabase, TEST_DATABASE_URL } from '../../helpers/postgres';
+
+/** Every migration in the repository, oldest first: the seeded source is migrated to the newest. */
+const MIGRATIONS = loadMigrations().map((m) => m.name);
+const LATEST = MIGRATIONS[MIGRATIONS.length - 1];
+const PREVIOUS = MIGRATIONS[MIGRATIONS.length - 2];
 
 /**
  * The verifier against real PostgreSQL: a migrated, seeded "source" is pg_dump'ed and restored
@@ -117,11 +123,7 @@ afterAll(async () => {
 
 describe('verifier against a pg_dump restored into a second database', () => {
   test('readSource returns the source migration history, newest first, as restore_verifier', () => {
-    expect(sourceMigrations.map((m) => m.name)).toEqual([
-      '0003_accounts_and_notes',
-      '0002_heartbeat',
-      '0001_roles',
-    ]);
+    expect(sourceMigrations.map((m) => m.name)).toEqual([...MIGRATIONS].reverse());
     for (const m of sourceMigrations) expect(Date.parse(m.runOn)).toBeLessThanOrEqual(Date.now());
   });
 
@@ -130,8 +132,8 @@ describe('verifier against a pg_dump restored into a second database', () => {
     const result = (await verify(db)) as VerificationResult;
     expect(result.passed).toBe(true);
     expect(result.failures).toEqual([]);
-    expect(result.restoredMigration).toBe('0003_accounts_and_notes');
-    expect(result.expectedMigration).toBe('0003_accounts_and_notes');
+    expect(result.restoredMigration).toBe(LATEST);
+    expect(result.expectedMigration).toBe(LATEST);
     expect(result.rpoSeconds).toBe(NEWEST_HEARTBEAT_AGE_SECONDS);
     // RLS on notes/accounts: restore_verifier's read-all policies let it count every row.
     expect(result.tables).toEqual([
@@ -146,10 +148,10 @@ describe('verifier against a pg_dump restored into a second database', () => {
     const db = await restoreCopy('later_deploy');
     const later = new Date(requestedAt.getTime() + 60_000).toISOString();
     const result = (await verify(db, {
-      sourceMigrations: [{ name: '0004_outbox', runOn: later }, ...sourceMigrations],
+      sourceMigrations: [{ name: '9999_applied_after_the_restore_point', runOn: later }, ...sourceMigrations],
     })) as VerificationResult;
     expect(result.passed).toBe(true);
-    expect(result.expectedMigration).toBe('0003_accounts_and_notes');
+    expect(result.expectedMigration).toBe(LATEST);
   });
 
   test('fails with a clear reason when a critical table is missing', async () => {
@@ -173,12 +175,11 @@ describe('verifier against a pg_dump restored into a second database', () => {
   test('fails with a clear reason when the restored schema is at an older migration', async () => {
     const db = await restoreCopy(
       'older_migration',
-      "DELETE FROM public.shipshape_migrations WHERE name = '0003_accounts_and_notes'",
+      `DELETE FROM public.shipshape_migrations WHERE name = '${LATEST}'`,
     );
     await expect(verify(db)).rejects.toMatchObject({
       name: 'VerificationFailed',
-      message:
-        'restored schema is at migration 0002_heartbeat but the source was at 0003_accounts_and_notes at the restore point',
+      message: `restored schema is at migration ${PREVIOUS} but the source was at ${LATEST} at the restore point`,
     });
   });
 
