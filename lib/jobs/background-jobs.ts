@@ -15,6 +15,8 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { guardRuleId } from '../policy/readiness-rules';
+import { limitGrantsToAwsServices } from '../shared/kms';
 
 /** The metric namespace the relay and worker publish to (kept equal to `lambda/shared/job-metrics.ts`). */
 export const JOBS_METRIC_NAMESPACE = 'Shipshape/Jobs';
@@ -290,6 +292,7 @@ export class BackgroundJobs extends Construct {
       pendingWindow: Duration.days(30),
       removalPolicy,
     });
+    limitGrantsToAwsServices(this.key);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.KMS,
@@ -323,6 +326,7 @@ export class BackgroundJobs extends Construct {
     this.metricsServiceName = `${Stack.of(this).stackName}-${id}`;
     const common = {
       runtime: lambda.Runtime.NODEJS_24_X,
+      tracing: lambda.Tracing.ACTIVE,
       architecture: lambda.Architecture.ARM_64,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
@@ -667,6 +671,58 @@ export class BackgroundJobs extends Construct {
         reason: 'Granted by queue.grantSendMessages and scoped to the one key of the job queue.',
       },
     );
+    const ack = (scope: Construct, id: string, reason: string) =>
+      Validations.of(scope).acknowledge({ id, reason });
+    ack(
+      this,
+      'NIST.800.53.R5-IAMNoInlinePolicy',
+      "CDK grant methods write each role's least-privilege statements into that role's own DefaultPolicy, scoped to this construct's resources; a managed policy would be shareable across roles, which least privilege avoids.",
+    );
+    const logs =
+      'Job processing logs (job ids, attempts, outcomes; the logging standard keeps payload secrets out), encrypted at rest by CloudWatch Logs with service keys; retention from config, as long as the jobs are worth debugging.';
+    ack(this, 'NIST.800.53.R5-CloudWatchLogGroupEncrypted', logs);
+    ack(this, guardRuleId('cloudwatch_log_group_encrypted_check'), logs);
+    ack(this, guardRuleId('cloudwatch_log_group_retention_period_check'), logs);
+    for (const fn of [this.worker, this.relay]) {
+      ack(
+        fn,
+        'AwsSolutions-IAM5[Resource::*]',
+        'X-Ray tracing (tracing: ACTIVE) adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource scoping.',
+      );
+      ack(
+        fn,
+        guardRuleId('lambda_inside_vpc_check'),
+        'The function runs in the VPC (application subnets, its own security group); its subnet ids are imported from the stateful stack (Fn::ImportValue), which the Control Tower rule cannot resolve.',
+      );
+    }
+    ack(
+      this.worker,
+      'NIST.800.53.R5-LambdaConcurrency',
+      "The SQS event source's maxConcurrency already caps the worker (and so its database connections); reserving concurrency would take capacity from the account pool (new accounts have 10) and throttle it below what the account allows.",
+    );
+    ack(
+      this.relay,
+      'NIST.800.53.R5-LambdaConcurrency',
+      'Invoked once a minute by the schedule; overlapping runs are harmless (FOR UPDATE SKIP LOCKED); reserving concurrency would take capacity from the account pool (new accounts have 10) and throttle it below what the account allows.',
+    );
+    const workerDlq =
+      'Invoked by the SQS event source mapping, never asynchronously: a failed job returns to the queue and, after maxReceiveCount, moves to the dead-letter queue (alarmed); a Lambda DLQ would never receive anything.';
+    ack(this.worker, 'NIST.800.53.R5-LambdaDLQ', workerDlq);
+    ack(this.worker, 'Serverless-LambdaDLQ', workerDlq);
+    ack(
+      this.worker,
+      'Serverless-LambdaEventSourceMappingDestination',
+      "SQS event sources do not support on-failure destinations; failed messages go to the queue's own dead-letter queue through its redrive policy.",
+    );
+    const relayDlq =
+      'Invoked by EventBridge Scheduler every minute: a failed run leaves the outbox rows in place for the next run, and the outbox-backlog alarm fires when they pile up; a DLQ of stale invocations would replay nothing useful.';
+    ack(this.relay, 'NIST.800.53.R5-LambdaDLQ', relayDlq);
+    ack(this.relay, 'Serverless-LambdaDLQ', relayDlq);
+    const dlqOfItsOwn =
+      'This is the dead-letter queue of the job queue; messages end here after maxReceiveCount attempts and an alarm pages. A dead-letter queue of the dead-letter queue would only hide them.';
+    ack(this.deadLetterQueue, 'Serverless-SQSRedrivePolicy', dlqOfItsOwn);
+    ack(this.deadLetterQueue, guardRuleId('sqs_dlq_check'), dlqOfItsOwn);
+
     Validations.of(scheduleRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.relay.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
       reason:

@@ -2,6 +2,7 @@ import { RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acknowledgeCdkProviderFunctions } from '../policy/cdk-provider-acknowledgements';
 import { guardRuleId } from '../policy/readiness-rules';
 
 /** Names of the subnet tiers, used to select them from other constructs. */
@@ -144,16 +145,8 @@ export class Network extends Construct {
         reason: `Flow logs are kept ${flowLogRetentionDays} days by configuration in this (non-production) environment; production keeps them a year.`,
       });
     }
-    // The stack-wide provider behind restrictDefaultSecurityGroup: a CDK-managed function that
-    // only calls the EC2 API once per deployment.
-    const provider = Stack.of(this).node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
-    if (provider) {
-      Validations.of(provider).acknowledge({
-        id: guardRuleId('lambda_inside_vpc_check'),
-        reason:
-          'CDK custom resource that strips the default security group through the EC2 API at deploy time; it touches no data and needs no network path into the VPC.',
-      });
-    }
+    // The stack-wide provider behind restrictDefaultSecurityGroup (added lazily by CDK).
+    acknowledgeCdkProviderFunctions(Stack.of(this));
     Validations.of(this.vpc).acknowledge({
       id: 'NIST.800.53.R5-IAMNoInlinePolicy',
       reason:

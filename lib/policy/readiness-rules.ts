@@ -467,6 +467,11 @@ const SECRET_NAME =
 const REFERENCE_NAME =
   /(_ARN|_NAME|_ID|_PARAM|_PARAMETER|_PATH|_REF|_TTL|_SECONDS|_MS|_HEADER|_URL|_URI|_ENDPOINT|_REGION|_FIELD|_KEY_ID)$/i;
 
+/** A flag, number or duration (`VERIFY_TOKEN_SIGNATURE=true`, `TOKEN_TTL=3600`): a setting, not a secret. */
+function isSetting(value: string): boolean {
+  return /^(true|false|yes|no|on|off|enabled|disabled|none|\d+(\.\d+)?(ms|s|m|h|d)?)$/i.test(value);
+}
+
 /** Shannon entropy in bits per character. */
 export function shannonEntropy(text: string): number {
   const counts = new Map<string, number>();
@@ -540,6 +545,7 @@ const lambdaEnvironmentSecrets: ReadinessRule = {
       } else if (
         SECRET_NAME.test(name) &&
         !REFERENCE_NAME.test(name) &&
+        !isSetting(value) &&
         !value.startsWith('arn:') &&
         !value.startsWith('/')
       ) {
