@@ -1,4 +1,4 @@
-import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Size } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { Edge } from '../edge/edge';
 import { SubnetTier } from '../network/network';
 import { AlarmTopics } from '../observability/alarm-topics';
+import { instanceClassMemory, Observability } from '../observability/observability';
 import { RestoreVerification } from '../restore-verification/restore-verification';
 import type { StatefulStack } from './stateful-stack';
 import { ShipshapeStack, type ShipshapeStackProps } from './shipshape-stack';
@@ -33,6 +34,8 @@ export interface EdgeTarget {
 export class StatelessStack extends ShipshapeStack {
   public readonly alarmTopics: AlarmTopics;
   public readonly restoreVerification: RestoreVerification;
+  /** SLOs, alarms, dashboard, budget; the edge's part is added by {@link addEdge}. */
+  public readonly observability: Observability;
   /** The front door (HTTP API, CloudFront, WAF); set by {@link addEdge}. */
   public edge?: Edge;
 
@@ -77,6 +80,27 @@ export class StatelessStack extends ShipshapeStack {
       description:
         'State machine of the daily restore verification (runbooks/restore-verification-failed.md)',
     });
+
+    this.observability = new Observability(this, 'Observability', {
+      environmentName: config.name,
+      topics: this.alarmTopics,
+      alarmEmail: config.alarmEmail,
+      runbookBaseUrl: config.observability.runbookBaseUrl,
+      monthlyBudgetUsd: config.observability.monthlyBudgetUsd,
+      rollbackDrillMaxAge: Duration.days(config.observability.rollbackDrillMaxAgeDays),
+      slos: {
+        availabilityTargetPercent: config.slo.availabilityTargetPercent,
+        latencyTargetPercent: config.slo.latencyTargetPercent,
+        latencyThreshold: Duration.millis(config.slo.latencyThresholdMs),
+      },
+      database,
+      databaseAllocatedStorage: Size.gibibytes(config.database.allocatedStorageGiB),
+      databaseMemory: instanceClassMemory(config.database.instanceClass),
+      proxyMaxConnectionsPercent: config.database.proxy.maxConnectionsPercent,
+      cache: stateful.cache,
+      restoreVerification: this.restoreVerification,
+      heartbeatInterval: Duration.minutes(rv.heartbeatIntervalMinutes),
+    });
   }
 
   /**
@@ -108,6 +132,13 @@ export class StatelessStack extends ShipshapeStack {
       value: this.edge.httpApi.apiEndpoint,
       description:
         'execute-api endpoint (CloudFront origin; rejects requests without the origin-verify header)',
+    });
+    this.observability.addEdge(this.edge);
+    this.observability.monitorFunctions({
+      name: 'Api',
+      function: target.handler,
+      timeout: Duration.seconds(this.config.service.timeoutSeconds),
+      severity: 'page',
     });
     return this.edge;
   }
