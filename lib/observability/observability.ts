@@ -201,8 +201,16 @@ export class Observability extends Construct {
     const rv = props.restoreVerification;
     if (rv) {
       this.monitorFunctions(
-        { name: 'RestoreVerificationControl', function: rv.controlFunction, timeout: timeoutOf(rv.controlFunction) },
-        { name: 'RestoreVerificationVerifier', function: rv.verifierFunction, timeout: timeoutOf(rv.verifierFunction) },
+        {
+          name: 'RestoreVerificationControl',
+          function: rv.controlFunction,
+          timeout: timeoutOf(rv.controlFunction),
+        },
+        {
+          name: 'RestoreVerificationVerifier',
+          function: rv.verifierFunction,
+          timeout: timeoutOf(rv.verifierFunction),
+        },
         { name: 'HeartbeatWriter', function: rv.heartbeatFunction, timeout: timeoutOf(rv.heartbeatFunction) },
       );
       this.heartbeatMissingAlarm = this.monitorHeartbeat(rv);
@@ -304,7 +312,9 @@ export class Observability extends Construct {
    */
   public addEdge(edge: Edge): void {
     if (this.availabilitySlo) {
-      throw new Error(`Observability '${this.node.path}': addEdge was already called; an environment has one edge`);
+      throw new Error(
+        `Observability '${this.node.path}': addEdge was already called; an environment has one edge`,
+      );
     }
     const { slos } = this.props;
     const api = edge.httpApi;
@@ -339,7 +349,8 @@ export class Observability extends Construct {
 
     const apiRunbook = 'api-gateway.md';
     this.alarm('Api5xxRate', {
-      meaning: 'More than 5% of API requests answered 5xx (at least 20 requests per 5 minutes), 3 periods in a row.',
+      meaning:
+        'More than 5% of API requests answered 5xx (at least 20 requests per 5 minutes), 3 periods in a row.',
       metric: rate(serverErrors, requests, 20, 'API 5xx rate (%)'),
       threshold: 5,
       severity: 'ticket',
@@ -380,19 +391,29 @@ export class Observability extends Construct {
       alarmFriendlyName: 'Database',
       humanReadableName: 'RDS PostgreSQL',
       addCpuUsageAlarm: {
-        [WARNING]: { maxUsagePercent: 80, runbookLink, alarmDescriptionOverride: 'Database CPU above 80%, 3 periods in a row.' },
-        [CRITICAL]: { maxUsagePercent: 95, runbookLink, alarmDescriptionOverride: 'Database CPU above 95%, 3 periods in a row: queries queue.' },
+        [WARNING]: {
+          maxUsagePercent: 80,
+          runbookLink,
+          alarmDescriptionOverride: 'Database CPU above 80%, 3 periods in a row.',
+        },
+        [CRITICAL]: {
+          maxUsagePercent: 95,
+          runbookLink,
+          alarmDescriptionOverride: 'Database CPU above 95%, 3 periods in a row: queries queue.',
+        },
       },
       addFreeStorageSpaceAlarm: {
         [WARNING]: {
           minCount: Math.floor(storage * 0.2),
           runbookLink,
-          alarmDescriptionOverride: 'Database free storage below 20% of the allocated size (autoscaling adds storage at 10%).',
+          alarmDescriptionOverride:
+            'Database free storage below 20% of the allocated size (autoscaling adds storage at 10%).',
         },
         [CRITICAL]: {
           minCount: Math.floor(storage * 0.05),
           runbookLink,
-          alarmDescriptionOverride: 'Database free storage below 5% of the allocated size: writes fail when it reaches 0.',
+          alarmDescriptionOverride:
+            'Database free storage below 5% of the allocated size: writes fail when it reaches 0.',
         },
       },
       addMaxConnectionCountAlarm: {
@@ -407,7 +428,8 @@ export class Observability extends Construct {
     const period = Duration.minutes(5);
     const memory = database.metricFreeableMemory({ period });
     this.alarm('DatabaseFreeableMemoryLow', {
-      meaning: 'Database freeable memory below 128 MiB, 3 periods in a row: the instance swaps or the OOM killer restarts PostgreSQL.',
+      meaning:
+        'Database freeable memory below 128 MiB, 3 periods in a row: the instance swaps or the OOM killer restarts PostgreSQL.',
       metric: memory,
       threshold: Size.mebibytes(128).toBytes(),
       comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -453,7 +475,8 @@ export class Observability extends Construct {
     });
     const borrow = database.metricProxyBorrowLatency({ period });
     this.alarm('ProxyBorrowLatency', {
-      meaning: 'RDS Proxy p99 borrow latency above 100 ms, 3 periods in a row: the pool is exhausted or the database is slow to connect.',
+      meaning:
+        'RDS Proxy p99 borrow latency above 100 ms, 3 periods in a row: the pool is exhausted or the database is slow to connect.',
       metric: borrow,
       threshold: 100_000,
       severity: 'ticket',
@@ -466,9 +489,13 @@ export class Observability extends Construct {
       severity: 'page',
       runbook: 'database.md',
     });
-    const pinned = database.metricProxy('DatabaseConnectionsCurrentlySessionPinned', { statistic: 'Maximum', period });
+    const pinned = database.metricProxy('DatabaseConnectionsCurrentlySessionPinned', {
+      statistic: 'Maximum',
+      period,
+    });
     this.alarm('ProxyPinnedSessions', {
-      meaning: 'RDS Proxy has session-pinned connections for 15 minutes: pooling is defeated (session-level SET, temp tables, prepared statements).',
+      meaning:
+        'RDS Proxy has session-pinned connections for 15 minutes: pooling is defeated (session-level SET, temp tables, prepared statements).',
       metric: pinned,
       threshold: 0,
       severity: 'ticket',
@@ -495,15 +522,28 @@ export class Observability extends Construct {
     const evictions = cache.metricEvictions({ period });
     const connections = cache.metricConnections({ period });
     const r = 'cache.md';
-    this.alarm('CacheEngineCpu', { meaning: 'Cache engine CPU above 80% on a node, 3 periods in a row.', metric: cpu, threshold: 80, severity: 'ticket', runbook: r });
+    this.alarm('CacheEngineCpu', {
+      meaning: 'Cache engine CPU above 80% on a node, 3 periods in a row.',
+      metric: cpu,
+      threshold: 80,
+      severity: 'ticket',
+      runbook: r,
+    });
     this.alarm('CacheEngineCpuCritical', {
-      meaning: 'Cache engine CPU above 95% on a node, 3 periods in a row: commands queue (Valkey runs them on one thread).',
+      meaning:
+        'Cache engine CPU above 95% on a node, 3 periods in a row: commands queue (Valkey runs them on one thread).',
       metric: cpu,
       threshold: 95,
       severity: 'page',
       runbook: r,
     });
-    this.alarm('CacheMemory', { meaning: 'Cache memory above 80% of maxmemory on a node, 3 periods in a row.', metric: memory, threshold: 80, severity: 'ticket', runbook: r });
+    this.alarm('CacheMemory', {
+      meaning: 'Cache memory above 80% of maxmemory on a node, 3 periods in a row.',
+      metric: memory,
+      threshold: 80,
+      severity: 'ticket',
+      runbook: r,
+    });
     this.alarm('CacheMemoryCritical', {
       meaning: 'Cache memory above 95% of maxmemory on a node, 3 periods in a row: keys are evicted.',
       metric: memory,
@@ -512,14 +552,16 @@ export class Observability extends Construct {
       runbook: r,
     });
     this.alarm('CacheEvictions', {
-      meaning: 'The cache evicted keys in 3 periods of 5 minutes in a row: it is too small for the working set.',
+      meaning:
+        'The cache evicted keys in 3 periods of 5 minutes in a row: it is too small for the working set.',
       metric: evictions,
       threshold: 0,
       severity: 'ticket',
       runbook: r,
     });
     this.alarm('CacheConnections', {
-      meaning: 'More than 5,000 client connections to the cache, 3 periods in a row: a connection leak (the limit is 65,000).',
+      meaning:
+        'More than 5,000 client connections to the cache, 3 periods in a row: a connection leak (the limit is 65,000).',
       metric: connections,
       threshold: 5_000,
       severity: 'ticket',
@@ -535,7 +577,8 @@ export class Observability extends Construct {
     if (cache.nodeCount > 1) {
       const lag = cache.metricReplicationLag({ period });
       this.alarm('CacheReplicationLag', {
-        meaning: 'A cache replica lags its primary by more than 5 s, 3 periods in a row: a failover would lose writes.',
+        meaning:
+          'A cache replica lags its primary by more than 5 s, 3 periods in a row: a failover would lose writes.',
         metric: lag,
         threshold: 5,
         severity: 'ticket',
@@ -545,7 +588,9 @@ export class Observability extends Construct {
     }
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({ markdown: '### Cache (Valkey)', width: 24, height: 1 }),
-      ...graphs.map(([title, metric]) => new cloudwatch.GraphWidget({ title, left: [metric], width: 24 / graphs.length })),
+      ...graphs.map(
+        ([title, metric]) => new cloudwatch.GraphWidget({ title, left: [metric], width: 24 / graphs.length }),
+      ),
     );
   }
 
@@ -585,7 +630,10 @@ export class Observability extends Construct {
         statistic,
         period: Duration.days(1),
       });
-    const clamped = days < configured.toDays({ integral: false }) ? ` (configured ${configured.toHumanString()}, clamped: CloudWatch evaluates at most 7 daily datapoints)` : '';
+    const clamped =
+      days < configured.toDays({ integral: false })
+        ? ` (configured ${configured.toHumanString()}, clamped: CloudWatch evaluates at most 7 daily datapoints)`
+        : '';
     const stale = this.alarm('RollbackDrillStale', {
       meaning: `No successful rollback drill in ${this.props.environmentName} for ${days} days${clamped}: rollback is unproven. Run \`shipshape drill\`.`,
       metric: metric(cloudwatch.Stats.MAXIMUM),
@@ -625,7 +673,12 @@ export class Observability extends Construct {
         width: 12,
         height: 4,
       }),
-      new cloudwatch.AlarmStatusWidget({ title: 'Drill alarms', alarms: [stale, failed], width: 12, height: 4 }),
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Drill alarms',
+        alarms: [stale, failed],
+        width: 12,
+        height: 4,
+      }),
     );
     return [stale, failed];
   }
@@ -651,7 +704,11 @@ export class Observability extends Construct {
     return rule;
   }
 
-  private addSloDashboard(serverErrors: cloudwatch.Metric, requests: cloudwatch.Metric, latency: cloudwatch.Metric): void {
+  private addSloDashboard(
+    serverErrors: cloudwatch.Metric,
+    requests: cloudwatch.Metric,
+    latency: cloudwatch.Metric,
+  ): void {
     const { slos } = this.props;
     const availabilityBudget = (100 - slos.availabilityTargetPercent) / 100;
     const latencyBudget = (100 - slos.latencyTargetPercent) / 100;
@@ -678,7 +735,11 @@ export class Observability extends Construct {
             label: 'Availability budget left',
             period: Duration.days(30),
           }),
-          latency.with({ statistic: `PR(:${ms})`, period: Duration.days(30), label: `Latency (under ${ms} ms)` }),
+          latency.with({
+            statistic: `PR(:${ms})`,
+            period: Duration.days(30),
+            label: `Latency (under ${ms} ms)`,
+          }),
           new cloudwatch.MathExpression({
             expression: `100 * (1 - ((100 - fast) / 100) / ${latencyBudget})`,
             usingMetrics: { fast: latency.with({ statistic: `PR(:${ms})`, period: Duration.days(30) }) },
@@ -744,11 +805,16 @@ export class Observability extends Construct {
       distribution: edge.distribution,
       alarmFriendlyName: 'CloudFront',
       addFault5xxRate: {
-        [WARNING]: { maxErrorRate: 2, runbookLink: edgeRunbook, alarmDescriptionOverride: 'CloudFront answered more than 2% 5xx, 3 periods in a row.' },
+        [WARNING]: {
+          maxErrorRate: 2,
+          runbookLink: edgeRunbook,
+          alarmDescriptionOverride: 'CloudFront answered more than 2% 5xx, 3 periods in a row.',
+        },
         [CRITICAL]: {
           maxErrorRate: 10,
           runbookLink: edgeRunbook,
-          alarmDescriptionOverride: 'CloudFront answered more than 10% 5xx, 3 periods in a row: the origin is unreachable or failing.',
+          alarmDescriptionOverride:
+            'CloudFront answered more than 10% 5xx, 3 periods in a row: the origin is unreachable or failing.',
         },
       },
     });
@@ -808,7 +874,11 @@ export class Observability extends Construct {
         right: [originLatency.with({ region: 'us-east-1' })],
         width: 12,
       }),
-      new cloudwatch.GraphWidget({ title: 'WAF blocked requests (per 5 minutes)', left: [edge.metricBlockedRequests()], width: 12 }),
+      new cloudwatch.GraphWidget({
+        title: 'WAF blocked requests (per 5 minutes)',
+        left: [edge.metricBlockedRequests()],
+        width: 12,
+      }),
     );
   }
 
@@ -863,7 +933,11 @@ export class Observability extends Construct {
       throw new Error(`${where}: proxyMaxConnectionsPercent must be above 0 and at most 100, got ${pct}`);
     }
     const concurrency = props.maxConcurrentExecutions;
-    if (concurrency !== undefined && !Token.isUnresolved(concurrency) && !(Number.isInteger(concurrency) && concurrency >= 1)) {
+    if (
+      concurrency !== undefined &&
+      !Token.isUnresolved(concurrency) &&
+      !(Number.isInteger(concurrency) && concurrency >= 1)
+    ) {
       throw new Error(`${where}: maxConcurrentExecutions must be a positive integer, got ${concurrency}`);
     }
   }
@@ -880,7 +954,12 @@ function routing(prefix: string, topics: AlarmTopics) {
 }
 
 /** Share (%) of `bad` over `total`, 0 when fewer than `minTotal` requests. */
-function rate(bad: cloudwatch.Metric, total: cloudwatch.Metric, minTotal: number, label: string): cloudwatch.IMetric {
+function rate(
+  bad: cloudwatch.Metric,
+  total: cloudwatch.Metric,
+  minTotal: number,
+  label: string,
+): cloudwatch.IMetric {
   return new cloudwatch.MathExpression({
     expression: `IF(total >= ${minTotal}, 100 * bad / total, 0)`,
     usingMetrics: { bad, total },
@@ -896,7 +975,8 @@ function timeoutOf(fn: lambda.IFunction): Duration {
 /** Memory of an RDS instance class (`t4g.medium`, `r7g.2xlarge`), for the max_connections estimate. */
 export function instanceClassMemory(instanceClass: string): Size {
   const match = /^(t\d\w*|m\d\w*|r\d\w*)\.(micro|small|medium|large|(\d*)xlarge)$/.exec(instanceClass);
-  if (!match) throw new Error(`Unknown RDS instance class '${instanceClass}': expected e.g. t4g.medium or r7g.large`);
+  if (!match)
+    throw new Error(`Unknown RDS instance class '${instanceClass}': expected e.g. t4g.medium or r7g.large`);
   const family = match[1][0];
   const gib: Record<string, number> = { micro: 1, small: 2, medium: 4, large: 8 };
   let memory = match[2].endsWith('xlarge') ? 16 * Number(match[3] || 1) : gib[match[2]];
