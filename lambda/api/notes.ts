@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import type { Sql } from './db';
 import { ApiError, badRequest, notFound } from './errors';
+import { enqueueInTransaction } from '../shared/outbox';
 
 export const TITLE_MAX = 200;
 export const BODY_MAX = 10_000;
@@ -120,6 +121,8 @@ export const notesRepository = {
       `INSERT INTO notes (owner_id, title, body) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
       [ownerId, input.title, input.body],
     );
+    // Transactional outbox: the notification job commits (or rolls back) with the note.
+    await enqueueInTransaction(sql, { type: 'note.created', payload: { noteId: row.id, ownerId } });
     return toNote(row);
   },
 

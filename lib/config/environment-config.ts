@@ -149,8 +149,18 @@ const observabilitySchema = z.strictObject({
   runbookBaseUrl: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }),
   /** Monthly AWS Budget for the environment, in USD. */
   monthlyBudgetUsd: int(1, 1_000_000),
-  /** Alarm when no rollback drill has run for this many days. */
-  rollbackDrillMaxAgeDays: int(1, 90),
+  /**
+   * Alarm when no rollback drill has succeeded for this many days. At most 7: a CloudWatch
+   * alarm on daily datapoints looks back 7 days at most.
+   */
+  rollbackDrillMaxAgeDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(
+      7,
+      'must be at most 7: a CloudWatch alarm on daily datapoints looks back 7 days at most (drill weekly)',
+    ),
 });
 
 const domainSchema = z.strictObject({

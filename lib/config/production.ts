@@ -68,7 +68,7 @@ export const production = {
   observability: {
     runbookBaseUrl: 'https://github.com/example/shipshape/blob/main/runbooks',
     monthlyBudgetUsd: 1500,
-    rollbackDrillMaxAgeDays: 14,
+    rollbackDrillMaxAgeDays: 7,
   },
   alarmEmail: 'oncall@example.com',
 };

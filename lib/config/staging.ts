@@ -67,7 +67,7 @@ export const staging = {
   observability: {
     runbookBaseUrl: 'https://github.com/example/shipshape/blob/main/runbooks',
     monthlyBudgetUsd: 300,
-    rollbackDrillMaxAgeDays: 14,
+    rollbackDrillMaxAgeDays: 7,
   },
   alarmEmail: 'oncall-staging@example.com',
 };

@@ -7,6 +7,7 @@ import { Edge } from '../edge/edge';
 import { BackgroundJobs } from '../jobs/background-jobs';
 import { SubnetTier } from '../network/network';
 import { AlarmTopics } from '../observability/alarm-topics';
+import { instanceClassMemory, Observability } from '../observability/observability';
 import { RestoreVerification } from '../restore-verification/restore-verification';
 import { Service } from '../service/service';
 import type { StatefulStack } from './stateful-stack';
@@ -30,6 +31,8 @@ export class StatelessStack extends ShipshapeStack {
   public readonly edge: Edge;
   public readonly jobs: BackgroundJobs;
   public readonly restoreVerification: RestoreVerification;
+  /** SLO burn-rate alerts, infrastructure alarms, dashboard and budget. */
+  public readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     // The edge's web ACL lives in a us-east-1 stack and is referenced from here.
@@ -116,6 +119,49 @@ export class StatelessStack extends ShipshapeStack {
       alarmTopic: this.alarmTopics.page,
       runbookUrl: runbook('restore-verification-failed.md'),
     });
+
+    // --- Observability ----------------------------------------------------------------------
+    this.observability = new Observability(this, 'Observability', {
+      environmentName: config.name,
+      topics: this.alarmTopics,
+      alarmEmail: config.alarmEmail,
+      runbookBaseUrl: config.observability.runbookBaseUrl,
+      monthlyBudgetUsd: config.observability.monthlyBudgetUsd,
+      rollbackDrillMaxAge: Duration.days(config.observability.rollbackDrillMaxAgeDays),
+      slos: {
+        availabilityTargetPercent: config.slo.availabilityTargetPercent,
+        latencyTargetPercent: config.slo.latencyTargetPercent,
+        latencyThreshold: Duration.millis(config.slo.latencyThresholdMs),
+      },
+      database,
+      databaseAllocatedStorage: Size.gibibytes(config.database.allocatedStorageGiB),
+      databaseMemory: instanceClassMemory(config.database.instanceClass),
+      proxyMaxConnectionsPercent: config.database.proxy.maxConnectionsPercent,
+      cache,
+      restoreVerification: this.restoreVerification,
+      heartbeatInterval: Duration.minutes(rv.heartbeatIntervalMinutes),
+    });
+    this.observability.addEdge(this.edge);
+    // The jobs worker's errors and the relay's backlog are alarmed by BackgroundJobs itself;
+    // here every function also gets throttles, duration near its timeout and concurrency.
+    this.observability.monitorFunctions(
+      {
+        name: 'Api',
+        function: this.service.function,
+        timeout: Duration.seconds(config.service.timeoutSeconds),
+        severity: 'page',
+      },
+      {
+        name: 'JobsWorker',
+        function: this.jobs.worker,
+        timeout: this.jobs.worker.timeout ?? Duration.seconds(30),
+      },
+      {
+        name: 'OutboxRelay',
+        function: this.jobs.relay,
+        timeout: this.jobs.relay.timeout ?? Duration.seconds(30),
+      },
+    );
 
     // --- Outputs: what operators, runbooks and the CLI look up ------------------------------
     const outputs: Record<string, [string, string]> = {

@@ -175,6 +175,12 @@ describe('environment config', () => {
       'observability.runbookBaseUrl: got "http://wiki.example.com/runbooks"; must be an https:// URL',
     ],
     [
+      'a drill age CloudWatch cannot look back over',
+      'staging',
+      (c) => ((c.observability as Mutable).rollbackDrillMaxAgeDays = 14),
+      'observability.rollbackDrillMaxAgeDays: got 14; must be at most 7: a CloudWatch alarm on daily datapoints looks back 7 days at most',
+    ],
+    [
       'a misspelt field',
       'staging',
       (c) => (c.alarmEmial = 'x@example.com'),

@@ -77,14 +77,17 @@ describe('the whole app', () => {
     return found;
   }
 
-  test('writes a Staging and a Production assembly: stateful, stateless and the us-east-1 edge firewall', () => {
+  test('writes a Staging and a Production assembly: stateful, stateless and the us-east-1 edge stacks', () => {
     const files = templates().map(([name]) => name);
     for (const stage of ['Staging', 'Production']) {
       const stacks = files.filter((f) => f.startsWith(`assembly-${stage}/`)).map((f) => f.split('/')[1]);
       expect(stacks.sort()).toEqual(
-        [`${stage}Stateful`, `${stage}Stateless`, `${stage}StatelessEdgeWaf`].map((s) =>
-          expect.stringMatching(new RegExp(`^${s}[0-9A-F]{8}\\.template\\.json$`)),
-        ),
+        [
+          `${stage}Stateful`,
+          `${stage}Stateless`,
+          `${stage}StatelessEdgeAlarms`,
+          `${stage}StatelessEdgeWaf`,
+        ].map((s) => expect.stringMatching(new RegExp(`^${s}[0-9A-F]{8}\\.template\\.json$`))),
       );
     }
   });

@@ -232,6 +232,13 @@ describe('notes CRUD', () => {
     const created = await createNote(ALICE, '  Groceries  ', 'milk');
     expect(created).toMatchObject({ title: 'Groceries', body: 'milk', version: 1 });
     expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
+    // The notification job was committed with the note (transactional outbox).
+    const outbox = await db.pool.query("SELECT job_type, payload FROM outbox WHERE payload->>'noteId' = $1", [
+      created.id,
+    ]);
+    expect(outbox.rows).toEqual([
+      { job_type: 'note.created', payload: { noteId: created.id, ownerId: ALICE } },
+    ]);
 
     const read = await call('GET', `/notes/${created.id}`);
     expect(read.statusCode).toBe(200);
