@@ -1,4 +1,4 @@
-import { Duration, Size, Stack, Stage, Token } from 'aws-cdk-lib';
+import { Duration, Size, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -18,6 +18,7 @@ import type { Cache } from '../cache/cache';
 import type { Database } from '../database/database';
 import type { Edge } from '../edge/edge';
 import type { RestoreVerification } from '../restore-verification/restore-verification';
+import { guardRuleId } from '../policy/readiness-rules';
 import { AlarmTopics } from './alarm-topics';
 import { BurnRateSlo, SloIndicator } from './burn-rate-slo';
 import { CostBudget } from './cost-budget';
@@ -705,6 +706,11 @@ export class Observability extends Construct {
         ),
       }),
     );
+    Validations.of(rule).acknowledge({
+      id: 'Serverless-EventBusDLQ',
+      reason:
+        'The target is the page topic in the same account and region: EventBridge retries delivery for 24 hours, and a dead-letter queue of undelivered pages would itself page nobody.',
+    });
     return rule;
   }
 
@@ -793,6 +799,11 @@ export class Observability extends Construct {
       description: `CloudFront and WAF alarms of ${this.node.path}: their metrics exist only in us-east-1`,
     });
     stack.addStackDependency(scopeStack, 'alarms on the distribution it creates');
+    Validations.of(stack).acknowledge({
+      id: guardRuleId('lambda_inside_vpc_check'),
+      reason:
+        "The only functions of this us-east-1 alarm stack are CDK's cross-region export reader (added during synthesis, so it can only be acknowledged from its stack); it calls SSM Parameter Store at deploy time and handles no application data.",
+    });
     this.edgeAlarmsStack = stack;
     const topics = new AlarmTopics(stack, 'AlarmTopics', { pageEmail: this.props.alarmEmail });
     const facade = new MonitoringFacade(stack, 'Monitoring', {

@@ -54,14 +54,19 @@ describe('shipshape audit', () => {
       expect(report.stacks.map((s) => s.name).sort()).toEqual([
         'Production/Stateful',
         'Production/Stateless',
+        'Production/StatelessEdgeAlarms',
+        'Production/StatelessEdgeWaf',
         'Staging/Stateful',
         'Staging/Stateless',
+        'Staging/StatelessEdgeAlarms',
+        'Staging/StatelessEdgeWaf',
       ]);
     });
 
     test('knows production from the Environment stack tag', () => {
       const production = report.stacks.filter((s) => s.production).map((s) => s.name);
-      expect(production.sort()).toEqual(['Production/Stateful', 'Production/Stateless']);
+      expect(production.length).toBe(4);
+      expect(production.every((name) => name.startsWith('Production/'))).toBe(true);
     });
 
     test('every applicable check passes', () => {
