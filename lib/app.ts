@@ -33,8 +33,8 @@ export function buildShipshapeApp(app: App, options: BuildShipshapeAppOptions = 
       new AwsSolutionsChecks(app),
       new NIST80053R5Checks(app),
       new ServerlessChecks(app),
-      // Production is told apart by the stage's Environment tag; backups as long as the
-      // shortest retention our config allows for production.
+      // Production is told apart by the stage's Environment tag. The default 7-day backup
+      // minimum matches what the config validator requires of production.
       new ProductionReadinessChecks(app),
     );
   }
