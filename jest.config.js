@@ -7,6 +7,8 @@ module.exports = {
     '^.+\\.tsx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
   setupFiles: ['<rootDir>/test/setup.ts'],
+  // Builds the migrated template database that test/helpers/postgres.ts clones (once per run).
+  globalSetup: '<rootDir>/test/helpers/postgres-global-setup.ts',
   // Synthesizing an app is CPU-bound; two workers match the 2-core CI machine.
   maxWorkers: 2,
   testTimeout: 60_000,

@@ -1,0 +1,2 @@
+export * from './migration-files';
+export * from './migrate';
