@@ -33,18 +33,20 @@ export function settingsFromEnv(): GateSettings {
 /** Builds the handler; tests pass their own dependencies. */
 export function createHandler(overrides: Partial<Omit<GateDependencies, 'remainingTimeMs'>> = {}) {
   return async (event: unknown, context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => {
+    const log = overrides.logger ?? logger;
+    log.resetKeys();
     const parsed = lifecycleHookEventSchema.safeParse(event);
     if (!parsed.success) {
       // Without a deployment id there is nobody to report to: fail loudly instead.
-      logger.error('not a CodeDeploy lifecycle event', { error: parsed.error.message });
+      log.error('not a CodeDeploy lifecycle event', { error: parsed.error.message });
       throw new Error(`not a CodeDeploy lifecycle event: ${parsed.error.message}`);
     }
-    logger.appendKeys({ deploymentId: parsed.data.DeploymentId, requestId: context.awsRequestId });
+    log.appendKeys({ deploymentId: parsed.data.DeploymentId, requestId: context.awsRequestId });
     let settings: GateSettings;
     try {
       settings = overrides.settings ?? settingsFromEnv();
     } catch (error) {
-      logger.error('misconfigured migration gate', { error: messageOf(error) });
+      log.error('misconfigured migration gate', { error: messageOf(error) });
       throw error;
     }
     const outcome: GateOutcome = await runMigrationGate(

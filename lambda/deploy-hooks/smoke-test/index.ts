@@ -31,12 +31,14 @@ export function settingsFromEnv(): SmokeSettings {
 /** Builds the handler; tests pass their own dependencies. */
 export function createHandler(overrides: Partial<SmokeDependencies> = {}) {
   return async (event: unknown, context: Pick<Context, 'awsRequestId'>) => {
+    const log = overrides.logger ?? logger;
+    log.resetKeys();
     const parsed = lifecycleHookEventSchema.safeParse(event);
     if (!parsed.success) {
-      logger.error('not a CodeDeploy lifecycle event', { error: parsed.error.message });
+      log.error('not a CodeDeploy lifecycle event', { error: parsed.error.message });
       throw new Error(`not a CodeDeploy lifecycle event: ${parsed.error.message}`);
     }
-    logger.appendKeys({ deploymentId: parsed.data.DeploymentId, requestId: context.awsRequestId });
+    log.appendKeys({ deploymentId: parsed.data.DeploymentId, requestId: context.awsRequestId });
     return runSmokeTest(
       {
         codedeploy,
