@@ -271,13 +271,11 @@ describe('migration gate (BeforeAllowTraffic)', () => {
   });
 
   test('a new version that crashes fails the deployment', async () => {
-    lambda
-      .on(InvokeCommand)
-      .resolves({
-        StatusCode: 200,
-        FunctionError: 'Unhandled',
-        Payload: Buffer.from('{"errorMessage":"boom"}'),
-      });
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      FunctionError: 'Unhandled',
+      Payload: Buffer.from('{"errorMessage":"boom"}'),
+    });
     const outcome = await gate({ '0001_widgets.sql': EXPAND_WIDGETS });
     expect(outcome.verdict).toBe('Failed');
     expect(outcome.reason).toMatch(/raised Unhandled: .*boom/);
