@@ -1,0 +1,687 @@
+import { ArnFormat, Duration, Names, RemovalPolicy, Size, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { SubnetTier } from '../network/network';
+import { dailyOverlapsWeekly, parseDailyWindow, parseWeeklyWindow } from '../shared/time-windows';
+
+/** Port of PostgreSQL and of an RDS Proxy for PostgreSQL (a proxy for PostgreSQL always listens on 5432). */
+export const POSTGRES_PORT = 5432;
+
+const PG_IDENTIFIER = /^[a-z_][a-z0-9_$]{0,62}$/;
+const DB_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+const INSTANCE_IDENTIFIER = /^[a-z](?!.*--)[a-z0-9-]*[a-z0-9]$/;
+const MONITORING_INTERVALS = [1, 5, 10, 15, 30, 60];
+
+/** Connection-pool settings of the RDS Proxy. */
+export interface DatabaseProxyOptions {
+  /**
+   * Share of the instance's `max_connections` the proxy may open.
+   * @default 90
+   */
+  readonly maxConnectionsPercent?: number;
+
+  /**
+   * Share of `max_connections` the proxy keeps open while idle. At most `maxConnectionsPercent`.
+   * @default 50
+   */
+  readonly maxIdleConnectionsPercent?: number;
+
+  /**
+   * How long a client waits for a pooled connection before the proxy answers with an error.
+   * @default Duration.seconds(30)
+   */
+  readonly borrowTimeout?: Duration;
+
+  /**
+   * How long a client connection may sit idle before the proxy closes it.
+   * @default Duration.minutes(30)
+   */
+  readonly idleClientTimeout?: Duration;
+}
+
+/** Reusable knobs of {@link Database}. */
+export interface DatabaseOptions {
+  /**
+   * Instance class.
+   * @default ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM)
+   */
+  readonly instanceType?: ec2.InstanceType;
+
+  /**
+   * PostgreSQL engine version. The parameter group family follows it.
+   * @default rds.PostgresEngineVersion.VER_18_3
+   */
+  readonly engineVersion?: rds.PostgresEngineVersion;
+
+  /**
+   * Storage allocated at creation (gp3).
+   * @default Size.gibibytes(20)
+   */
+  readonly allocatedStorage?: Size;
+
+  /**
+   * Upper bound for storage autoscaling. At least `allocatedStorage`.
+   * @default Size.gibibytes(100)
+   */
+  readonly maxAllocatedStorage?: Size;
+
+  /**
+   * Keep a synchronous standby in a second AZ.
+   * @default true
+   */
+  readonly multiAz?: boolean;
+
+  /**
+   * Refuse to delete the instance until this is turned off.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+
+  /**
+   * How long automated backups (and so point-in-time recovery) reach back: 1 to 35 days.
+   * @default Duration.days(7)
+   */
+  readonly backupRetention?: Duration;
+
+  /**
+   * Daily backup window, UTC, `hh24:mi-hh24:mi`, at least 30 minutes, not overlapping maintenance.
+   * @default '01:00-02:00'
+   */
+  readonly preferredBackupWindow?: string;
+
+  /**
+   * Weekly maintenance window, UTC, `ddd:hh24:mi-ddd:hh24:mi`, at least 30 minutes.
+   * @default 'sun:02:30-sun:03:30'
+   */
+  readonly preferredMaintenanceWindow?: string;
+
+  /**
+   * How often Secrets Manager rotates the master password (single-user rotation).
+   * @default Duration.days(30)
+   */
+  readonly secretRotation?: Duration;
+
+  /**
+   * Retention of the exported `postgresql` and `upgrade` logs in CloudWatch Logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Database created on the instance.
+   * @default 'shipshape'
+   */
+  readonly databaseName?: string;
+
+  /**
+   * Master user name; its password is generated into Secrets Manager.
+   * @default 'shipshape_admin'
+   */
+  readonly masterUsername?: string;
+
+  /**
+   * DB instance identifier (lower case). Fixed so that the exported log groups can be created,
+   * with a retention, before the instance exists. The proxy is named `<identifier>-proxy`.
+   * @default - derived from the construct path
+   */
+  readonly instanceIdentifier?: string;
+
+  /**
+   * Statements slower than this are logged (`log_min_duration_statement`).
+   * @default Duration.millis(500)
+   */
+  readonly slowQueryThreshold?: Duration;
+
+  /**
+   * Sessions idle inside an open transaction longer than this are ended
+   * (`idle_in_transaction_session_timeout`): they hold locks and block vacuum.
+   * @default Duration.minutes(1)
+   */
+  readonly idleInTransactionTimeout?: Duration;
+
+  /**
+   * Enhanced Monitoring granularity: 1, 5, 10, 15, 30 or 60 seconds.
+   * @default Duration.seconds(60)
+   */
+  readonly monitoringInterval?: Duration;
+
+  /**
+   * What happens to the instance when it leaves the stack.
+   * @default RemovalPolicy.SNAPSHOT
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * RDS Proxy connection pool.
+   * @default - see {@link DatabaseProxyOptions}
+   */
+  readonly proxy?: DatabaseProxyOptions;
+}
+
+/** Props of {@link Database}. */
+export interface DatabaseProps extends DatabaseOptions {
+  /** VPC to place the instance, its proxy and the rotation function in. */
+  readonly vpc: ec2.IVpc;
+
+  /**
+   * Subnets of the instance, the proxy and the rotation function. They need a Secrets Manager
+   * interface endpoint (the rotation function calls Secrets Manager).
+   * @default - the `Data` subnet group of {@link Network}
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+}
+
+/**
+ * PostgreSQL on RDS behind an RDS Proxy with end-to-end IAM authentication.
+ *
+ * - The instance: gp3 storage with autoscaling, encrypted with a rotating customer-managed KMS key
+ *   (also used for Performance Insights and the master secret), isolated subnets, not public,
+ *   IAM database authentication on, TLS forced (`rds.force_ssl`), slow-query, lock-wait and
+ *   connection logging exported to CloudWatch Logs, Enhanced Monitoring, automated backups with
+ *   point-in-time recovery, a final snapshot on delete.
+ * - The master password lives in Secrets Manager and is rotated by the hosted single-user
+ *   rotation function (single-user: multi-user rotation would swap users under the proxy).
+ * - The proxy: TLS required, IAM required from clients and used towards the database too
+ *   (`DefaultAuthScheme.IAM_AUTH`), so no per-user secret exists. {@link grantConnect} gives a
+ *   client `rds-db:connect` on the proxy, opens the proxy's security group to it, and lets the
+ *   proxy's role connect to the instance as the same database user.
+ */
+export class Database extends Construct {
+  /** The RDS instance. */
+  public readonly instance: rds.DatabaseInstance;
+  /** The RDS Proxy clients connect through. */
+  public readonly proxy: rds.DatabaseProxy;
+  /** Master credentials (`username`, `password`, `host`, ...), rotated. */
+  public readonly secret: secretsmanager.ISecret;
+  /** Key encrypting storage, snapshots, Performance Insights and the master secret. */
+  public readonly key: kms.Key;
+  /** Subnet group of the instance; restores into the same network reuse it. */
+  public readonly subnetGroup: rds.SubnetGroup;
+  /** Parameter group of the instance; restores reuse it. */
+  public readonly parameterGroup: rds.ParameterGroup;
+  /** Security group of the instance (admits the proxy and the rotation function). */
+  public readonly securityGroup: ec2.SecurityGroup;
+  /** Security group of the proxy (admits the clients given to {@link grantConnect}). */
+  public readonly proxySecurityGroup: ec2.SecurityGroup;
+  /** Role the proxy uses to connect to the instance with IAM. */
+  public readonly proxyRole: iam.Role;
+  /** Network access to the proxy, the way clients reach the database. */
+  public readonly connections: ec2.Connections;
+  /** Name of the database created on the instance. */
+  public readonly databaseName: string;
+  /** Port of the proxy and of the instance. */
+  public readonly port: number;
+  /** Master user name. */
+  public readonly masterUsername: string;
+  /** Log groups of the exported logs, by log type (`postgresql`, `upgrade`). */
+  public readonly logGroups: Readonly<Record<string, logs.LogGroup>>;
+
+  private readonly proxyUsers = new Set<string>();
+
+  constructor(scope: Construct, id: string, props: DatabaseProps) {
+    super(scope, id);
+
+    const allocated = props.allocatedStorage ?? Size.gibibytes(20);
+    const maxAllocated = props.maxAllocatedStorage ?? Size.gibibytes(100);
+    const backupRetention = props.backupRetention ?? Duration.days(7);
+    const backupWindow = props.preferredBackupWindow ?? '01:00-02:00';
+    const maintenanceWindow = props.preferredMaintenanceWindow ?? 'sun:02:30-sun:03:30';
+    const rotation = props.secretRotation ?? Duration.days(30);
+    const slowQuery = props.slowQueryThreshold ?? Duration.millis(500);
+    const idleInTransaction = props.idleInTransactionTimeout ?? Duration.minutes(1);
+    const monitoringInterval = props.monitoringInterval ?? Duration.seconds(60);
+    const proxyOptions = props.proxy ?? {};
+    const maxConnectionsPercent = proxyOptions.maxConnectionsPercent ?? 90;
+    const maxIdleConnectionsPercent = proxyOptions.maxIdleConnectionsPercent ?? 50;
+    const borrowTimeout = proxyOptions.borrowTimeout ?? Duration.seconds(30);
+    const idleClientTimeout = proxyOptions.idleClientTimeout ?? Duration.minutes(30);
+    const multiAz = props.multiAz ?? true;
+    const deletionProtection = props.deletionProtection ?? true;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
+    this.databaseName = props.databaseName ?? 'shipshape';
+    this.masterUsername = props.masterUsername ?? 'shipshape_admin';
+    this.port = POSTGRES_PORT;
+    const instanceIdentifier = props.instanceIdentifier ?? defaultIdentifier(this);
+
+    this.validate({
+      allocatedGiB: allocated.toGibibytes(),
+      maxAllocatedGiB: maxAllocated.toGibibytes(),
+      backupRetentionDays: backupRetention.toDays({ integral: false }),
+      backupWindow,
+      maintenanceWindow,
+      rotationDays: rotation.toDays({ integral: false }),
+      monitoringSeconds: monitoringInterval.toSeconds({ integral: false }),
+      slowQueryMillis: slowQuery.toMilliseconds({ integral: false }),
+      idleInTransactionMillis: idleInTransaction.toMilliseconds({ integral: false }),
+      maxConnectionsPercent,
+      maxIdleConnectionsPercent,
+      borrowTimeoutSeconds: borrowTimeout.toSeconds({ integral: false }),
+      idleClientTimeoutSeconds: idleClientTimeout.toSeconds({ integral: false }),
+      instanceIdentifier,
+      databaseName: this.databaseName,
+      masterUsername: this.masterUsername,
+    });
+
+    const vpcSubnets = props.vpcSubnets ?? { subnetGroupName: SubnetTier.DATA };
+
+    this.key = new kms.Key(this, 'Key', {
+      description: `Encrypts the ${this.node.path} database: storage, snapshots, Performance Insights, master secret`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.subnetGroup = new rds.SubnetGroup(this, 'SubnetGroup', {
+      description: `Isolated subnets of ${this.node.path}`,
+      vpc: props.vpc,
+      vpcSubnets,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: `${this.node.path} instance: PostgreSQL from its proxy and rotation function only`,
+      allowAllOutbound: false,
+    });
+
+    const engine = rds.DatabaseInstanceEngine.postgres({
+      version: props.engineVersion ?? rds.PostgresEngineVersion.VER_18_3,
+    });
+    this.parameterGroup = new rds.ParameterGroup(this, 'ParameterGroup', {
+      engine,
+      description: `${this.node.path}: TLS only, slow-query, lock-wait and connection logging`,
+      parameters: {
+        'rds.force_ssl': '1',
+        ssl_min_protocol_version: 'TLSv1.2',
+        log_min_duration_statement: String(slowQuery.toMilliseconds()),
+        log_lock_waits: '1',
+        // PostgreSQL 18 made log_connections a list; these three equal the old "on".
+        log_connections: 'receipt,authentication,authorization',
+        log_disconnections: '1',
+        log_statement: 'ddl',
+        log_temp_files: '0',
+        log_autovacuum_min_duration: '10000',
+        idle_in_transaction_session_timeout: String(idleInTransaction.toMilliseconds()),
+      },
+    });
+
+    this.logGroups = Object.fromEntries(
+      ['postgresql', 'upgrade'].map((type) => [
+        type,
+        new logs.LogGroup(this, `${pascal(type)}Logs`, {
+          logGroupName: `/aws/rds/instance/${instanceIdentifier}/${type}`,
+          retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+          removalPolicy:
+            removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+        }),
+      ]),
+    );
+
+    this.instance = new rds.DatabaseInstance(this, 'Resource', {
+      engine,
+      instanceIdentifier,
+      instanceType: props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM),
+      vpc: props.vpc,
+      subnetGroup: this.subnetGroup,
+      securityGroups: [this.securityGroup],
+      publiclyAccessible: false,
+      port: POSTGRES_PORT,
+      databaseName: this.databaseName,
+      credentials: rds.Credentials.fromGeneratedSecret(this.masterUsername, { encryptionKey: this.key }),
+      parameterGroup: this.parameterGroup,
+      storageType: rds.StorageType.GP3,
+      allocatedStorage: allocated.toGibibytes(),
+      maxAllocatedStorage: maxAllocated.toGibibytes(),
+      storageEncrypted: true,
+      storageEncryptionKey: this.key,
+      multiAz,
+      deletionProtection,
+      backupRetention,
+      preferredBackupWindow: backupWindow,
+      preferredMaintenanceWindow: maintenanceWindow,
+      copyTagsToSnapshot: true,
+      deleteAutomatedBackups: false,
+      removalPolicy,
+      iamAuthentication: true,
+      autoMinorVersionUpgrade: true,
+      caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
+      // The log groups above exist first (fixed names, our retention); no LogRetention function.
+      cloudwatchLogsExports: Object.keys(this.logGroups),
+      enablePerformanceInsights: true,
+      performanceInsightEncryptionKey: this.key,
+      performanceInsightRetention: rds.PerformanceInsightRetention.DEFAULT,
+      monitoringInterval,
+    });
+    for (const logGroup of Object.values(this.logGroups)) this.instance.node.addDependency(logGroup);
+    this.secret = this.instance.secret!;
+    // The master secret outlives the instance unless the instance is destroyed outright: a final
+    // snapshot restores with this password.
+    const masterSecret = this.instance.node.findChild('Secret') as secretsmanager.Secret;
+    masterSecret.applyRemovalPolicy(
+      removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    );
+
+    // Single-user rotation by the Secrets Manager hosted function, inside the data subnets.
+    const rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
+      vpc: props.vpc,
+      description: `${this.node.path} secret rotation: PostgreSQL to the instance, HTTPS to Secrets Manager`,
+      allowAllOutbound: false,
+    });
+    rotationSecurityGroup.addEgressRule(
+      ec2.Peer.ipv4(props.vpc.vpcCidrBlock),
+      ec2.Port.tcp(443),
+      'HTTPS to the Secrets Manager interface endpoint',
+    );
+    const hostedRotation = secretsmanager.HostedRotation.postgreSqlSingleUser({
+      vpc: props.vpc,
+      vpcSubnets,
+      securityGroups: [rotationSecurityGroup],
+    });
+    this.secret.addRotationSchedule('RotationSchedule', { hostedRotation, automaticallyAfter: rotation });
+    this.instance.connections.allowDefaultPortFrom(hostedRotation, 'Secret rotation function');
+
+    this.proxySecurityGroup = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
+      vpc: props.vpc,
+      description: `${this.node.path} proxy: PostgreSQL from granted clients only`,
+      allowAllOutbound: false,
+    });
+    this.proxyRole = new iam.Role(this, 'ProxyRole', {
+      assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
+      description: `Lets the ${this.node.path} proxy connect to the instance with IAM as the granted users`,
+    });
+    this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
+      proxyTarget: rds.ProxyTarget.fromInstance(this.instance),
+      dbProxyName: `${instanceIdentifier}-proxy`,
+      vpc: props.vpc,
+      vpcSubnets,
+      securityGroups: [this.proxySecurityGroup],
+      role: this.proxyRole,
+      requireTLS: true,
+      iamAuth: true,
+      defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH,
+      maxConnectionsPercent,
+      maxIdleConnectionsPercent,
+      borrowTimeout,
+      idleClientTimeout,
+    });
+    this.connections = new ec2.Connections({
+      securityGroups: [this.proxySecurityGroup],
+      defaultPort: ec2.Port.tcp(POSTGRES_PORT),
+    });
+
+    this.acknowledgeFindings(multiAz, deletionProtection);
+  }
+
+  /**
+   * Lets `grantee` connect through the proxy as database user `dbUser`: `rds-db:connect` on the
+   * proxy's `dbuser:<prx-id>/<dbUser>`, PostgreSQL from the grantee's security groups to the
+   * proxy's, and (end-to-end IAM) `rds-db:connect` for the proxy's role on the instance as the
+   * same user. The user must exist in PostgreSQL and be granted `rds_iam`.
+   *
+   * The security-group rule is added from the grantee's side, so a grantee in a stack that
+   * depends on this one gets the rule in its own stack (no dependency cycle).
+   */
+  public grantConnect(grantee: iam.IGrantable & ec2.IConnectable, dbUser: string): iam.Grant {
+    if (!Token.isUnresolved(dbUser) && !PG_IDENTIFIER.test(dbUser)) {
+      throw new Error(
+        `Database '${this.node.path}': grantConnect dbUser must be a lower-case PostgreSQL role name ` +
+          `(letters, digits, _ and $, starting with a letter or _, at most 63 characters), got '${dbUser}'`,
+      );
+    }
+    const grant = this.proxy.grantConnect(grantee, dbUser);
+    grantee.connections.allowTo(
+      this.proxy,
+      ec2.Port.tcp(POSTGRES_PORT),
+      `PostgreSQL to ${this.node.path} proxy`,
+    );
+    if (!this.proxyUsers.has(dbUser)) {
+      this.proxyUsers.add(dbUser);
+      this.proxyRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['rds-db:connect'],
+          resources: [this.instanceUserArn(dbUser)],
+        }),
+      );
+    }
+    return grant;
+  }
+
+  /** ARN that `rds-db:connect` takes to connect to the instance itself as `dbUser`. */
+  public instanceUserArn(dbUser: string): string {
+    return Stack.of(this).formatArn({
+      service: 'rds-db',
+      resource: 'dbuser',
+      resourceName: `${this.instance.instanceResourceId}/${dbUser}`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+
+  /** Any `AWS/RDS` metric of the instance. */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.instance.metric(metricName, props);
+  }
+
+  /** CPU utilization of the instance, percent (average over 5 minutes). */
+  public metricCpu(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.instance.metricCPUUtilization(props);
+  }
+
+  /** Free storage, bytes (minimum): autoscaling grows storage, this shows the headroom left. */
+  public metricFreeStorage(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.instance.metricFreeStorageSpace({ statistic: 'Minimum', ...props });
+  }
+
+  /** Freeable memory, bytes (minimum). */
+  public metricFreeableMemory(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.instance.metricFreeableMemory({ statistic: 'Minimum', ...props });
+  }
+
+  /** Connections open on the instance (maximum); through the proxy this is the pool size. */
+  public metricConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.instance.metricDatabaseConnections({ statistic: 'Maximum', ...props });
+  }
+
+  /** Average read I/O latency, seconds. */
+  public metricReadLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.instance.metric('ReadLatency', { statistic: 'Average', ...props });
+  }
+
+  /** Average write I/O latency, seconds. */
+  public metricWriteLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.instance.metric('WriteLatency', { statistic: 'Average', ...props });
+  }
+
+  /** Any `AWS/RDS` metric of the proxy (dimension `ProxyName`). */
+  public metricProxy(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/RDS',
+      metricName,
+      dimensionsMap: { ProxyName: this.proxy.dbProxyName },
+      ...props,
+    });
+  }
+
+  /** Client connections open to the proxy (maximum). */
+  public metricProxyClientConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricProxy('ClientConnections', { statistic: 'Maximum', ...props });
+  }
+
+  /** Time clients wait for a pooled connection, microseconds (p99). */
+  public metricProxyBorrowLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricProxy('DatabaseConnectionsBorrowLatency', { statistic: 'p99', ...props });
+  }
+
+  private validate(v: {
+    allocatedGiB: number;
+    maxAllocatedGiB: number;
+    backupRetentionDays: number;
+    backupWindow: string;
+    maintenanceWindow: string;
+    rotationDays: number;
+    monitoringSeconds: number;
+    slowQueryMillis: number;
+    idleInTransactionMillis: number;
+    maxConnectionsPercent: number;
+    maxIdleConnectionsPercent: number;
+    borrowTimeoutSeconds: number;
+    idleClientTimeoutSeconds: number;
+    instanceIdentifier: string;
+    databaseName: string;
+    masterUsername: string;
+  }): void {
+    const fail = (message: string): never => {
+      throw new Error(`Database '${this.node.path}': ${message}`);
+    };
+    const known = (x: number | string) => !Token.isUnresolved(x);
+
+    if (known(v.allocatedGiB) && (v.allocatedGiB < 20 || v.allocatedGiB > 65_536)) {
+      fail(`allocatedStorage must be between 20 and 65536 GiB, got ${v.allocatedGiB} GiB`);
+    }
+    if (known(v.maxAllocatedGiB) && known(v.allocatedGiB) && v.maxAllocatedGiB < v.allocatedGiB) {
+      fail(
+        `maxAllocatedStorage (${v.maxAllocatedGiB} GiB) must be at least allocatedStorage (${v.allocatedGiB} GiB); raise it to let storage autoscale`,
+      );
+    }
+    if (
+      known(v.backupRetentionDays) &&
+      (!Number.isInteger(v.backupRetentionDays) || v.backupRetentionDays < 1 || v.backupRetentionDays > 35)
+    ) {
+      fail(
+        `backupRetention must be a whole number of days between 1 and 35 (0 would turn off point-in-time recovery), got ${v.backupRetentionDays} days`,
+      );
+    }
+    const backup = known(v.backupWindow) ? parseDailyWindow(v.backupWindow) : undefined;
+    if (known(v.backupWindow) && (!backup || backup.length < 30)) {
+      fail(
+        `preferredBackupWindow must look like '01:00-02:00' (UTC) and last at least 30 minutes, got '${v.backupWindow}'`,
+      );
+    }
+    const maintenance = known(v.maintenanceWindow) ? parseWeeklyWindow(v.maintenanceWindow) : undefined;
+    if (known(v.maintenanceWindow) && (!maintenance || maintenance.length < 30)) {
+      fail(
+        `preferredMaintenanceWindow must look like 'sun:02:30-sun:03:30' (UTC) and last at least 30 minutes, got '${v.maintenanceWindow}'`,
+      );
+    }
+    if (backup && maintenance && dailyOverlapsWeekly(backup, maintenance)) {
+      fail(
+        `preferredBackupWindow '${v.backupWindow}' overlaps preferredMaintenanceWindow '${v.maintenanceWindow}'; move one of them so they do not overlap`,
+      );
+    }
+    if (
+      known(v.rotationDays) &&
+      (!Number.isInteger(v.rotationDays) || v.rotationDays < 1 || v.rotationDays > 1000)
+    ) {
+      fail(`secretRotation must be a whole number of days between 1 and 1000, got ${v.rotationDays} days`);
+    }
+    if (known(v.monitoringSeconds) && !MONITORING_INTERVALS.includes(v.monitoringSeconds)) {
+      fail(
+        `monitoringInterval must be one of ${MONITORING_INTERVALS.join(', ')} seconds, got ${v.monitoringSeconds} seconds`,
+      );
+    }
+    if (known(v.slowQueryMillis) && !Number.isInteger(v.slowQueryMillis)) {
+      fail(`slowQueryThreshold must be a whole number of milliseconds, got ${v.slowQueryMillis} ms`);
+    }
+    if (
+      known(v.idleInTransactionMillis) &&
+      (!Number.isInteger(v.idleInTransactionMillis) || v.idleInTransactionMillis < 1000)
+    ) {
+      fail(
+        `idleInTransactionTimeout must be a whole number of milliseconds of at least 1 second, got ${v.idleInTransactionMillis} ms`,
+      );
+    }
+    if (known(v.maxConnectionsPercent) && (v.maxConnectionsPercent < 1 || v.maxConnectionsPercent > 100)) {
+      fail(`proxy.maxConnectionsPercent must be between 1 and 100, got ${v.maxConnectionsPercent}`);
+    }
+    if (
+      known(v.maxIdleConnectionsPercent) &&
+      known(v.maxConnectionsPercent) &&
+      (v.maxIdleConnectionsPercent < 0 || v.maxIdleConnectionsPercent > v.maxConnectionsPercent)
+    ) {
+      fail(
+        `proxy.maxIdleConnectionsPercent must be between 0 and maxConnectionsPercent (${v.maxConnectionsPercent}), got ${v.maxIdleConnectionsPercent}`,
+      );
+    }
+    if (known(v.borrowTimeoutSeconds) && (v.borrowTimeoutSeconds < 1 || v.borrowTimeoutSeconds > 3600)) {
+      fail(`proxy.borrowTimeout must be between 1 second and 1 hour, got ${v.borrowTimeoutSeconds} seconds`);
+    }
+    if (
+      known(v.idleClientTimeoutSeconds) &&
+      (v.idleClientTimeoutSeconds < 60 || v.idleClientTimeoutSeconds > 28_800)
+    ) {
+      fail(
+        `proxy.idleClientTimeout must be between 1 minute and 8 hours, got ${v.idleClientTimeoutSeconds} seconds`,
+      );
+    }
+    if (
+      known(v.instanceIdentifier) &&
+      (!INSTANCE_IDENTIFIER.test(v.instanceIdentifier) || v.instanceIdentifier.length > 54)
+    ) {
+      fail(
+        `instanceIdentifier must be lower-case letters, digits and single hyphens, start with a letter, not end with a hyphen, ` +
+          `and be at most 54 characters (the proxy adds '-proxy'), got '${v.instanceIdentifier}'`,
+      );
+    }
+    for (const [field, value] of [
+      ['databaseName', v.databaseName],
+      ['masterUsername', v.masterUsername],
+    ] as const) {
+      if (known(value) && (!DB_NAME.test(value) || value === 'postgres' || value.startsWith('rds'))) {
+        fail(
+          `${field} must start with a letter, contain only letters, digits and _, be at most 63 characters ` +
+            `and not be 'postgres' or start with 'rds' (reserved by RDS), got '${value}'`,
+        );
+      }
+    }
+  }
+
+  private acknowledgeFindings(multiAz: boolean, deletionProtection: boolean): void {
+    const instance = Validations.of(this.instance);
+    instance.acknowledge({
+      id: 'AwsSolutions-RDS11',
+      reason:
+        'PostgreSQL keeps its default port 5432: the instance sits in isolated subnets and its security group admits only the proxy and the rotation function; the proxy listens on 5432 regardless.',
+    });
+    if (!multiAz) {
+      instance.acknowledge({
+        id: 'AwsSolutions-RDS3',
+        reason:
+          'Multi-AZ is off by configuration in this (non-production) environment; production config is validated to turn it on.',
+      });
+    }
+    if (!deletionProtection) {
+      instance.acknowledge({
+        id: 'AwsSolutions-RDS10',
+        reason:
+          'Deletion protection is off by configuration in this (non-production) environment so it can be torn down; production config is validated to turn it on, and deletion still leaves a final snapshot.',
+      });
+    }
+    const monitoringRole = this.instance.node.tryFindChild('MonitoringRole');
+    if (monitoringRole) {
+      Validations.of(monitoringRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
+        reason:
+          'Enhanced Monitoring role: the AWS managed policy only lets RDS write OS metrics to the RDSOSMetrics log group; AWS maintains it for the service.',
+      });
+    }
+  }
+}
+
+/** A valid DB instance identifier from the construct path: lower case, single hyphens. */
+function defaultIdentifier(scope: Construct): string {
+  const name = Names.uniqueResourceName(scope, { maxLength: 54, separator: '-' })
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^[^a-z]+/, '')
+    .replace(/-+$/, '');
+  return name.slice(0, 54).replace(/-+$/, '');
+}
+
+function pascal(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
