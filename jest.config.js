@@ -5,7 +5,10 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.tsx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+    // jose is ESM-only; Node 20's Jest cannot require ESM, so compile it to CommonJS for tests.
+    '/node_modules/jose/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   setupFiles: ['<rootDir>/test/setup.ts'],
   // Builds the migrated template database that test/helpers/postgres.ts clones (once per run).
   globalSetup: '<rootDir>/test/helpers/postgres-global-setup.ts',

@@ -24,7 +24,13 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   rollback: { summary: 'Roll the service back to the previous (or a given) version in one step' },
   drill: { summary: 'Practise a rollback and roll-forward in staging, and record how long each took' },
-  migrate: { summary: 'Apply, revert or list database migrations (up | down | status)' },
+  migrate: {
+    summary: 'Apply, revert or list database migrations (up | down | status)',
+    // require, not import(): this package is CommonJS under NodeNext, where a dynamic import()
+    // needs a file extension and bypasses the tsx CommonJS hook that bin/shipshape.js registers.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    load: async () => require('./commands/migrate') as typeof import('./commands/migrate'),
+  },
   audit: { summary: 'Print a production-readiness report for any synthesized CDK app (cdk.out)' },
 };
 

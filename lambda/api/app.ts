@@ -1,0 +1,382 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Authenticator, Caller } from './auth';
+import type { CacheClient, ItemCache } from './cache';
+import type { Database } from './db';
+import { ApiError, badRequest, classify, notFound } from './errors';
+import {
+  errorResponse,
+  header,
+  json,
+  noContent,
+  parseJsonBody,
+  requestIdOf,
+  validate,
+  type ApiResponse,
+} from './http';
+import { IDEMPOTENCY_KEY, type Idempotency, type StoredResponse } from './idempotency';
+import {
+  createNoteInput,
+  decodeCursor,
+  listQuery,
+  type Note,
+  noteId,
+  notesRepository,
+  patchNoteInput,
+  putNoteInput,
+} from './notes';
+import type { RateLimiter } from './rate-limit';
+import { withTimeout } from './timeout';
+
+/**
+ * Runs before routing, for checks that apply to every request (e.g. the edge's origin-verify
+ * header). Return a response to answer right away, throw an {@link ApiError} to refuse, or
+ * return nothing to go on.
+ */
+export type BeforeRouteHook = (
+  event: APIGatewayProxyEventV2,
+  requestId: string,
+) => ApiResponse | undefined | Promise<ApiResponse | undefined>;
+
+/** Everything the API talks to, created once per container and injected (tests pass their own). */
+export interface ApiDependencies {
+  readonly database: Database;
+  readonly cache: CacheClient;
+  /** Makes sure the cache is connected, within a short timeout. */
+  readonly connectCache: () => Promise<void>;
+  readonly notesCache: ItemCache<Note>;
+  readonly authenticate: Authenticator;
+  readonly rateLimiter: RateLimiter;
+  readonly idempotency: Idempotency;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Bodies larger than this are refused with 413. */
+  readonly maxBodyBytes: number;
+  /** Time budget of each dependency check of `GET /health`. */
+  readonly healthCheckTimeoutMs: number;
+  readonly beforeRoute?: readonly BeforeRouteHook[];
+}
+
+interface RequestContext {
+  readonly event: APIGatewayProxyEventV2;
+  readonly context: Context;
+  readonly requestId: string;
+  readonly params: Record<string, string>;
+  /** Set on authenticated routes. */
+  readonly caller: Caller;
+}
+
+interface Route {
+  readonly method: string;
+  /** Template, used in logs and metric dimensions: `GET /notes/{id}`. */
+  readonly key: string;
+  readonly pattern: RegExp;
+  readonly authenticated: boolean;
+  /** Writes need an `Idempotency-Key`. */
+  readonly write: boolean;
+  handle(ctx: RequestContext, deps: ApiDependencies): Promise<StoredResponse | ApiResponse>;
+}
+
+const NOTE_PATH = /^\/notes\/([^/]+)\/?$/;
+
+const ROUTES: readonly Route[] = [
+  {
+    method: 'GET',
+    key: 'GET /health',
+    pattern: /^\/health\/?$/,
+    authenticated: false,
+    write: false,
+    handle: health,
+  },
+  {
+    method: 'POST',
+    key: 'POST /notes',
+    pattern: /^\/notes\/?$/,
+    authenticated: true,
+    write: true,
+    async handle({ event, requestId, caller }, deps) {
+      const input = parseJsonBody(event, createNoteInput, deps.maxBodyBytes);
+      const note = await deps.database.transaction({ callerId: caller.id, requestId }, (sql) =>
+        notesRepository.create(sql, caller.id, input),
+      );
+      return { statusCode: 201, body: JSON.stringify(note) };
+    },
+  },
+  {
+    method: 'GET',
+    key: 'GET /notes',
+    pattern: /^\/notes\/?$/,
+    authenticated: true,
+    write: false,
+    async handle({ event, requestId, caller }, deps) {
+      const query = validate(listQuery, event.queryStringParameters ?? {}, 'the query');
+      const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+      const page = await deps.database.transaction({ callerId: caller.id, requestId }, (sql) =>
+        notesRepository.list(sql, caller.id, { limit: query.limit, after }),
+      );
+      return json(200, { items: page.items, ...(page.next ? { nextCursor: page.next } : {}) });
+    },
+  },
+  {
+    method: 'GET',
+    key: 'GET /notes/{id}',
+    pattern: NOTE_PATH,
+    authenticated: true,
+    write: false,
+    async handle({ requestId, caller, params }, deps) {
+      const id = params.id;
+      const cached = await bestEffort(deps, 'read', () => deps.notesCache.get(caller.id, id));
+      if (cached) {
+        deps.metrics.addMetric('CacheHit', MetricUnit.Count, 1);
+        return json(200, cached, { 'x-cache': 'hit' });
+      }
+      deps.metrics.addMetric('CacheMiss', MetricUnit.Count, 1);
+      const note = await deps.database.transaction({ callerId: caller.id, requestId }, (sql) =>
+        notesRepository.get(sql, caller.id, id),
+      );
+      if (!note) throw notFound('the note');
+      await bestEffort(deps, 'fill', () => deps.notesCache.set(caller.id, id, note));
+      return json(200, note, { 'x-cache': 'miss' });
+    },
+  },
+  ...(['PATCH', 'PUT'] as const).map((method): Route => ({
+    method,
+    key: `${method} /notes/{id}`,
+    pattern: NOTE_PATH,
+    authenticated: true,
+    write: true,
+    async handle({ event, requestId, caller, params }, deps) {
+      const input = parseJsonBody(event, method === 'PUT' ? putNoteInput : patchNoteInput, deps.maxBodyBytes);
+      const note = await deps.database.transaction({ callerId: caller.id, requestId }, (sql) =>
+        notesRepository.update(sql, caller.id, params.id, input),
+      );
+      await invalidate(deps, caller.id, params.id);
+      return { statusCode: 200, body: JSON.stringify(note) };
+    },
+  })),
+  {
+    method: 'DELETE',
+    key: 'DELETE /notes/{id}',
+    pattern: NOTE_PATH,
+    authenticated: true,
+    write: true,
+    async handle({ requestId, caller, params }, deps) {
+      await deps.database.transaction({ callerId: caller.id, requestId }, (sql) =>
+        notesRepository.delete(sql, caller.id, params.id),
+      );
+      await invalidate(deps, caller.id, params.id);
+      return { statusCode: 204 };
+    },
+  },
+];
+
+/** Builds the HTTP API (payload v2) handler around its dependencies. */
+export function createApiHandler(deps: ApiDependencies) {
+  const { logger, metrics } = deps;
+
+  return async (event: APIGatewayProxyEventV2, context: Context): Promise<ApiResponse> => {
+    const started = Date.now();
+    const requestId = requestIdOf(event);
+    const method = event.requestContext?.http?.method ?? 'GET';
+    const path = event.rawPath ?? '/';
+    logger.addContext(context);
+    logger.appendKeys({ requestId, method, path });
+
+    let routeKey = 'unmatched';
+    let response: ApiResponse;
+    try {
+      response = await (async () => {
+        for (const hook of deps.beforeRoute ?? []) {
+          const early = await hook(event, requestId);
+          if (early) return early;
+        }
+        const match = matchRoute(method, path);
+        routeKey = match.route.key;
+        logger.appendKeys({ route: routeKey });
+        return await serve(match.route, match.params, event, context, requestId, deps);
+      })();
+    } catch (error) {
+      const apiError = classify(error, 'a dependency');
+      logError(logger, apiError);
+      response = errorResponse(apiError, requestId);
+    }
+
+    response.headers['x-request-id'] = requestId;
+    response.headers['cache-control'] ??= 'no-store';
+    const latencyMs = Date.now() - started;
+    logger.info('request completed', { status: response.statusCode, latencyMs });
+    metrics.addDimension('route', routeKey);
+    metrics.addMetric('Requests', MetricUnit.Count, 1);
+    metrics.addMetric('Latency', MetricUnit.Milliseconds, latencyMs);
+    if (response.statusCode >= 500) metrics.addMetric('Fault', MetricUnit.Count, 1);
+    else if (response.statusCode >= 400) metrics.addMetric('ClientError', MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+    logger.resetKeys();
+    return response;
+  };
+}
+
+function matchRoute(method: string, path: string): { route: Route; params: Record<string, string> } {
+  const candidates = ROUTES.filter((r) => r.pattern.test(path));
+  if (candidates.length === 0) throw new ApiError(404, 'route_not_found', `there is no route ${path}`);
+  const route = candidates.find((r) => r.method === method);
+  if (!route) {
+    const allowed = candidates.map((r) => r.method).join(', ');
+    throw new ApiError(405, 'method_not_allowed', `${method} is not allowed on ${path}; use ${allowed}`);
+  }
+  const params: Record<string, string> = {};
+  const id = NOTE_PATH.exec(path)?.[1];
+  if (id !== undefined) {
+    params.id = validate(noteId, decodeURIComponent(id), 'the path');
+  }
+  return { route, params };
+}
+
+async function serve(
+  route: Route,
+  params: Record<string, string>,
+  event: APIGatewayProxyEventV2,
+  context: Context,
+  requestId: string,
+  deps: ApiDependencies,
+): Promise<ApiResponse> {
+  if (!route.authenticated) {
+    return toResponse(await route.handle({ event, context, requestId, params, caller: { id: '' } }, deps));
+  }
+
+  const caller = await deps.authenticate(event);
+  deps.logger.appendKeys({ callerId: caller.id });
+
+  const limit = await bestEffort(deps, 'rate-limit', () => deps.rateLimiter.take(caller.id));
+  if (limit && !limit.allowed) {
+    deps.metrics.addMetric('RateLimited', MetricUnit.Count, 1);
+    throw new ApiError(429, 'rate_limited', `too many requests; retry in ${limit.retryAfterSeconds} s`, {
+      retryAfterSeconds: limit.retryAfterSeconds,
+    });
+  }
+  const ctx: RequestContext = { event, context, requestId, params, caller };
+  const rateHeaders: Record<string, string> = limit
+    ? { 'x-ratelimit-remaining': String(limit.remaining) }
+    : {};
+
+  if (!route.write) return withHeaders(toResponse(await route.handle(ctx, deps)), rateHeaders);
+
+  const key = header(event, 'idempotency-key');
+  if (key === undefined || !IDEMPOTENCY_KEY.test(key)) {
+    throw badRequest('writes need an Idempotency-Key header', {
+      'Idempotency-Key': ['must be 8-128 characters of A-Z, a-z, 0-9, "_" or "-" (a UUID works)'],
+    });
+  }
+  deps.logger.appendKeys({ idempotencyKey: key });
+  try {
+    await deps.connectCache();
+  } catch (error) {
+    throw classify(error, 'the idempotency store');
+  }
+  const stored = await deps.idempotency.once(
+    { callerId: caller.id, route: `${route.method} ${event.rawPath}`, key, body: event.body ?? null },
+    context,
+    async () => {
+      const result = await route.handle(ctx, deps);
+      return { statusCode: result.statusCode ?? 200, body: result.body };
+    },
+  );
+  if (stored.replayed) {
+    deps.metrics.addMetric('IdempotentReplay', MetricUnit.Count, 1);
+    deps.logger.info('replayed the stored response of an earlier request with this Idempotency-Key');
+  }
+  return withHeaders(toResponse(stored), {
+    ...rateHeaders,
+    ...(stored.replayed ? { 'idempotent-replayed': 'true' } : {}),
+  });
+}
+
+function toResponse(result: StoredResponse | ApiResponse): ApiResponse {
+  if ('headers' in result && result.headers) return result as ApiResponse;
+  if (result.statusCode === 204 || result.body === undefined)
+    return { ...noContent(), statusCode: result.statusCode };
+  return {
+    statusCode: result.statusCode,
+    headers: { 'content-type': 'application/json' },
+    body: result.body,
+  };
+}
+
+function withHeaders(response: ApiResponse, headers: Record<string, string>): ApiResponse {
+  return { ...response, headers: { ...response.headers, ...headers } };
+}
+
+/**
+ * Runs a cache operation that must not fail the request (cache-aside reads, fills, the rate
+ * limit): a cache outage degrades to the database answering and no per-caller limit (the WAF's
+ * per-IP limits still apply). Logged and counted so it is seen.
+ */
+async function bestEffort<T>(
+  deps: ApiDependencies,
+  what: string,
+  op: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    await deps.connectCache();
+    return await op();
+  } catch (error) {
+    deps.metrics.addMetric('CacheError', MetricUnit.Count, 1);
+    deps.logger.warn(`cache ${what} failed; continuing without the cache`, { error: errorSummary(error) });
+    return undefined;
+  }
+}
+
+/** After a committed write: drop the cached copy. A failure leaves it stale until its TTL. */
+async function invalidate(deps: ApiDependencies, ownerId: string, id: string): Promise<void> {
+  await bestEffort(deps, 'invalidation', () => deps.notesCache.invalidate(ownerId, id));
+}
+
+async function health({ requestId }: RequestContext, deps: ApiDependencies): Promise<ApiResponse> {
+  const timeout = deps.healthCheckTimeoutMs;
+  const check = async (name: string, probe: () => Promise<unknown>) => {
+    const started = Date.now();
+    try {
+      await withTimeout(probe(), timeout, `${name} check`);
+      return { status: 'ok' as const, latencyMs: Date.now() - started };
+    } catch (error) {
+      deps.logger.warn(`health: ${name} check failed`, { error: errorSummary(error) });
+      return { status: 'error' as const, latencyMs: Date.now() - started, error: classify(error).code };
+    }
+  };
+  const [database, cache] = await Promise.all([
+    check('database', () => deps.database.ping(requestId)),
+    check('cache', async () => {
+      await deps.connectCache();
+      await deps.cache.ping();
+    }),
+  ]);
+  const healthy = database.status === 'ok' && cache.status === 'ok';
+  return json(
+    healthy ? 200 : 503,
+    { status: healthy ? 'ok' : 'degraded', checks: { database, cache } },
+    healthy ? {} : { 'retry-after': '5' },
+  );
+}
+
+function logError(logger: Logger, error: ApiError): void {
+  const details = {
+    code: error.code,
+    status: error.status,
+    kind: error.kind,
+    error: errorSummary(error.cause),
+  };
+  if (error.kind === 'user') logger.info('request refused', details);
+  else if (error.kind === 'retryable') logger.warn('dependency failure (retryable)', details);
+  else logger.error('request failed (fatal)', { ...details, stack: errorStack(error.cause) });
+}
+
+function errorSummary(error: unknown): { name: string; message: string; code?: string } | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+}
+
+function errorStack(error: unknown): string | undefined {
+  return error instanceof Error ? error.stack : undefined;
+}

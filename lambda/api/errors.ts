@@ -1,0 +1,105 @@
+/**
+ * Error classification of the API. Every failure ends up as one of three kinds:
+ * - `user` (4xx): the caller can fix it; the message says how.
+ * - `retryable` (503 + Retry-After): a dependency is slow or down; the same request may succeed later.
+ * - `fatal` (500): a bug or a misconfiguration; it alarms and someone must look.
+ */
+export type ErrorKind = 'user' | 'retryable' | 'fatal';
+
+/** Field name → problems, for validation errors. */
+export type FieldErrors = Record<string, string[]>;
+
+export interface ApiErrorOptions {
+  readonly fields?: FieldErrors;
+  readonly retryAfterSeconds?: number;
+  readonly cause?: unknown;
+}
+
+/** An error that knows its HTTP status, its stable code and its kind. */
+export class ApiError extends Error {
+  public readonly fields?: FieldErrors;
+  public readonly retryAfterSeconds?: number;
+
+  constructor(
+    public readonly status: number,
+    public readonly code: string,
+    message: string,
+    options: ApiErrorOptions = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'ApiError';
+    this.fields = options.fields;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  public get kind(): ErrorKind {
+    if (this.status < 500) return 'user';
+    return this.status === 503 ? 'retryable' : 'fatal';
+  }
+}
+
+export const badRequest = (message: string, fields?: FieldErrors) =>
+  new ApiError(400, 'validation_failed', message, { fields });
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} was not found`);
+export const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message);
+
+/** A dependency failed in a way that a later retry may not hit. */
+export function unavailable(dependency: string, cause?: unknown, retryAfterSeconds = 1): ApiError {
+  return new ApiError(
+    503,
+    'dependency_unavailable',
+    `${dependency} is temporarily unavailable; retry later`,
+    {
+      retryAfterSeconds,
+      cause,
+    },
+  );
+}
+
+// SQLSTATE classes and codes that mean "try again": connection problems, timeouts, capacity,
+// serialization failures, server shutting down.
+const RETRYABLE_SQLSTATE_PREFIXES = ['08', '53', '57P', '40'];
+const RETRYABLE_SQLSTATES = new Set(['57014', '55P03']);
+// Node socket errors seen when a server is down or unreachable.
+const RETRYABLE_SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+const RETRYABLE_MESSAGES = [
+  /timeout/i,
+  /connection terminated/i,
+  /the client is closed/i,
+  /socket closed/i,
+  /connection is closed/i,
+];
+
+/** Whether an error from `pg`, the Redis client or a socket is worth retrying. */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (RETRYABLE_SOCKET_CODES.has(code) || RETRYABLE_SQLSTATES.has(code)) return true;
+    if (/^[0-9A-Z]{5}$/.test(code)) return RETRYABLE_SQLSTATE_PREFIXES.some((p) => code.startsWith(p));
+  }
+  if (RETRYABLE_MESSAGES.some((re) => re.test(error.message))) return true;
+  return error.cause !== undefined && error.cause !== error && isTransient(error.cause);
+}
+
+/**
+ * Turns anything thrown into an {@link ApiError}: API errors pass through, transient
+ * dependency failures become 503, everything else is fatal (500) with a message that leaks
+ * nothing internal.
+ */
+export function classify(error: unknown, dependency = 'a dependency'): ApiError {
+  if (error instanceof ApiError) return error;
+  if (isTransient(error)) return unavailable(dependency, error);
+  return new ApiError(500, 'internal_error', 'the request failed unexpectedly; it has been logged', {
+    cause: error,
+  });
+}

@@ -1,0 +1,98 @@
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  IdempotencyPersistenceLayerError,
+  IdempotencyValidationError,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
+import { CachePersistenceLayer } from '@aws-lambda-powertools/idempotency/cache';
+import type { Context } from 'aws-lambda';
+import type { CacheClient } from './cache';
+import { ApiError, unavailable } from './errors';
+
+/** What identifies one write: who, which route (method + path), which key, and what was sent. */
+export interface IdempotencyScope {
+  readonly callerId: string;
+  readonly route: string;
+  readonly key: string;
+  /** Hashed to detect a key reused with a different request. */
+  readonly body: unknown;
+}
+
+/** The part of a response that is stored and replayed. */
+export interface StoredResponse {
+  readonly statusCode: number;
+  readonly body?: string;
+  /** Set on a replay. */
+  readonly replayed?: boolean;
+}
+
+/** `Idempotency-Key`: client-chosen, 8-128 URL-safe characters (a UUID fits). */
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{8,128}$/;
+
+/**
+ * `Idempotency-Key` handling on top of Powertools idempotency with its Redis/Valkey persistence
+ * layer. The record key hashes caller + route + key, so two callers (or two routes) can never
+ * collide; the request body is validated so a key reused for a different request is refused
+ * (422). A retry of a completed write gets the first response back; a duplicate that arrives
+ * while the first is still running gets 409 and `Retry-After` (and writes nothing).
+ */
+export class Idempotency {
+  private readonly config: IdempotencyConfig;
+  private readonly run: (
+    scope: IdempotencyScope,
+    op: () => Promise<StoredResponse>,
+  ) => Promise<StoredResponse>;
+
+  constructor(client: CacheClient, options: { keyPrefix: string; expiresAfterSeconds: number }) {
+    this.config = new IdempotencyConfig({
+      eventKeyJmesPath: '[callerId, route, key]',
+      payloadValidationJmesPath: 'body',
+      expiresAfterSeconds: options.expiresAfterSeconds,
+      throwOnNoIdempotencyKey: true,
+      responseHook: (response) => ({ ...(response as object), replayed: true }),
+    });
+    const persistenceStore = new CachePersistenceLayer({ client });
+    this.run = makeIdempotent(
+      async (_scope: IdempotencyScope, op: () => Promise<StoredResponse>): Promise<StoredResponse> => op(),
+      { persistenceStore, config: this.config, keyPrefix: options.keyPrefix, dataIndexArgument: 0 },
+    );
+  }
+
+  /**
+   * Runs `op` at most once per scope. The Lambda context bounds how long an in-progress record
+   * blocks duplicates (until this invocation would have timed out).
+   */
+  public async once(
+    scope: IdempotencyScope,
+    context: Context,
+    op: () => Promise<StoredResponse>,
+  ): Promise<StoredResponse> {
+    this.config.registerLambdaContext(context);
+    try {
+      return await this.run(scope, op);
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+}
+
+function translate(error: unknown): unknown {
+  if (error instanceof IdempotencyAlreadyInProgressError) {
+    return new ApiError(
+      409,
+      'idempotency_in_progress',
+      'a request with this Idempotency-Key is still being processed; retry shortly to get its result',
+      { retryAfterSeconds: 1 },
+    );
+  }
+  if (error instanceof IdempotencyValidationError) {
+    return new ApiError(
+      422,
+      'idempotency_key_reused',
+      'this Idempotency-Key was already used for a different request; use a new key for a new request',
+    );
+  }
+  if (error instanceof IdempotencyPersistenceLayerError) return unavailable('the idempotency store', error);
+  return error;
+}
