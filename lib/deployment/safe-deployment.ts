@@ -264,9 +264,12 @@ export class SafeDeployment extends Construct {
     });
     version.grantInvoke(this.migrationGate);
     if (props.migrations) {
-      props.migrations.secret.grantRead(this.migrationGate);
-      props.migrations.connections.connections.allowDefaultPortFrom(
-        this.migrationGate,
+      grantSecretRead(props.migrations.secret, this.migrationGate);
+      // From the gate's side: with the database in a stack this one depends on, the rule then
+      // lands in this stack (no dependency cycle), as Database.grantConnect does.
+      this.migrationGate.connections.allowTo(
+        props.migrations.connections,
+        props.migrations.connections.connections.defaultPort ?? ec2.Port.tcp(props.migrations.endpoint.port),
         'Migration gate (CodeDeploy BeforeAllowTraffic hook)',
       );
     }
@@ -307,6 +310,14 @@ export class SafeDeployment extends Construct {
       postHook: this.smokeTest,
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
     });
+    for (const hook of [this.migrationGate, this.smokeTest]) {
+      if (!hook) continue;
+      const logicalId = Stack.of(this).getLogicalId(hook.node.defaultChild as lambda.CfnFunction);
+      Validations.of(this.deploymentGroup).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
+        reason: `CodeDeploy invokes the ${hook.node.id} hook; the L2 grant covers its qualified ARNs (versions) of this one function only.`,
+      });
+    }
     // The gate reads its own deployment and group (for the contract rule); nothing else.
     this.migrationGate.addToRolePolicy(
       new iam.PolicyStatement({
@@ -488,4 +499,29 @@ function newVersionMetric(
       Resource: `${version.lambda.functionName}:${version.version}`,
     },
   });
+}
+
+/**
+ * `secret.grantRead(grantee)` through the grantee's own policy only. The L2 also writes the
+ * grantee into the secret's KMS key policy, which for a secret in the stateful stack and a hook in
+ * the stateless one is a reference back from stateful to stateless: a dependency cycle. The key
+ * policy already delegates to IAM in the account, so the identity policy suffices.
+ */
+function grantSecretRead(secret: secretsmanager.ISecret, grantee: iam.IGrantable): void {
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+    resourceArns: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
+  });
+  if (secret.encryptionKey) {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [secret.encryptionKey.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(secret).region}.amazonaws.com` },
+        },
+      }),
+    );
+  }
 }

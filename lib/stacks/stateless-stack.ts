@@ -1,10 +1,13 @@
-import { CfnOutput } from 'aws-cdk-lib';
+import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { SafeDeployment } from '../deployment/safe-deployment';
 import { Edge } from '../edge/edge';
+import { SubnetTier } from '../network/network';
 import { AlarmTopics } from '../observability/alarm-topics';
 import type { StatefulStack } from './stateful-stack';
 import { ShipshapeStack, type ShipshapeStackProps } from './shipshape-stack';
@@ -23,6 +26,19 @@ export interface EdgeTarget {
   readonly userPoolClient: cognito.IUserPoolClient;
 }
 
+/** What safe deployments act on: the API's alias and the client its smoke test signs in with. */
+export interface DeploymentTarget {
+  /** The API function's `live` alias (its version is the one being deployed). */
+  readonly alias: lambda.Alias;
+  /** The API's app client; the smoke test needs its `USER_PASSWORD_AUTH` flow. */
+  readonly userPoolClient: cognito.IUserPoolClient;
+  /**
+   * Extra alarms that roll a deployment back (the SLO fast-burn alarm).
+   * @default - the deployment's own error-rate and latency alarms only
+   */
+  readonly rollbackAlarms?: cloudwatch.IAlarm[];
+}
+
 /**
  * Code and everything that can be replaced without losing data: the service, its edge,
  * deployments and alarms. Safe to destroy and recreate.
@@ -31,11 +47,15 @@ export class StatelessStack extends ShipshapeStack {
   public readonly alarmTopics: AlarmTopics;
   /** The front door (HTTP API, CloudFront, WAF); set by {@link addEdge}. */
   public edge?: Edge;
+  /** CodeDeploy canaries, migration gate and smoke test; set by {@link addSafeDeployment}. */
+  public deployment?: SafeDeployment;
+  private readonly stateful: StatefulStack;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     // The edge's web ACL lives in a us-east-1 stack and is referenced from here.
     super(scope, id, { crossRegionReferences: true, ...props });
     this.addStackDependency(props.stateful, 'uses the network and data tier');
+    this.stateful = props.stateful;
 
     this.alarmTopics = new AlarmTopics(this, 'AlarmTopics', { pageEmail: props.config.alarmEmail });
   }
@@ -71,5 +91,54 @@ export class StatelessStack extends ShipshapeStack {
         'execute-api endpoint (CloudFront origin; rejects requests without the origin-verify header)',
     });
     return this.edge;
+  }
+
+  /**
+   * Deploys the API through CodeDeploy (traffic shift from config, migration gate on the
+   * database instance, smoke test through the edge when it exists) and outputs what the
+   * operator CLI looks up: `CodeDeployApplication`, `DeploymentGroupName`, `FunctionName`,
+   * `AliasName`.
+   */
+  public addSafeDeployment(target: DeploymentTarget): SafeDeployment {
+    const { config } = this;
+    const { database, network } = this.stateful;
+    this.deployment = new SafeDeployment(this, 'Deployment', {
+      alias: target.alias,
+      environmentName: config.name,
+      trafficShift: {
+        strategy: config.deployment.strategy,
+        percentage: config.deployment.percentage,
+        interval: Duration.minutes(config.deployment.intervalMinutes),
+      },
+      latencyThreshold: Duration.millis(config.slo.latencyThresholdMs),
+      rollbackAlarms: target.rollbackAlarms,
+      alarmTopic: this.alarmTopics.ticket,
+      runbookUrl: `${config.observability.runbookBaseUrl.replace(/\/+$/, '')}/deployment-failed.md`,
+      migrations: {
+        secret: database.secret,
+        endpoint: database.instance.instanceEndpoint,
+        connections: database.instance,
+        databaseName: database.databaseName,
+        vpc: network.vpc,
+        vpcSubnets: network.subnets(SubnetTier.APPLICATION),
+      },
+      smokeTest: this.edge && { apiUrl: this.edge.url, userPoolClient: target.userPoolClient },
+    });
+    const outputs: Record<string, [string, string]> = {
+      CodeDeployApplication: [
+        this.deployment.application.applicationName,
+        'CodeDeploy application of the API deployments',
+      ],
+      DeploymentGroupName: [
+        this.deployment.deploymentGroup.deploymentGroupName,
+        'CodeDeploy deployment group that shifts the live alias',
+      ],
+      FunctionName: [target.alias.version.lambda.functionName, 'API function name'],
+      AliasName: [target.alias.aliasName, 'Alias CodeDeploy shifts between versions'],
+    };
+    for (const [outputId, [value, description]] of Object.entries(outputs)) {
+      new CfnOutput(this, outputId, { value, description });
+    }
+    return this.deployment;
   }
 }

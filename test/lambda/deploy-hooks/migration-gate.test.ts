@@ -58,10 +58,15 @@ function migrationsDir(files: Record<string, string>): string {
   return dir;
 }
 
+/** A Lambda response payload as the SDK returns it (bytes that can also turn into a string). */
+function blob(text: string) {
+  return Object.assign(new TextEncoder().encode(text), { transformToString: () => text });
+}
+
 function healthy(statusCode = 200) {
   lambda.on(InvokeCommand).resolves({
     StatusCode: 200,
-    Payload: Buffer.from(JSON.stringify({ statusCode, body: '{"status":"ok"}' })),
+    Payload: blob(JSON.stringify({ statusCode, body: '{"status":"ok"}' })),
   });
 }
 
@@ -274,7 +279,7 @@ describe('migration gate (BeforeAllowTraffic)', () => {
     lambda.on(InvokeCommand).resolves({
       StatusCode: 200,
       FunctionError: 'Unhandled',
-      Payload: Buffer.from('{"errorMessage":"boom"}'),
+      Payload: blob('{"errorMessage":"boom"}'),
     });
     const outcome = await gate({ '0001_widgets.sql': EXPAND_WIDGETS });
     expect(outcome.verdict).toBe('Failed');
