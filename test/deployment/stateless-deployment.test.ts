@@ -26,10 +26,9 @@ function synthWithDeployment(name: EnvironmentName) {
     code: lambda.Code.fromInline('exports.handler = async () => ({ statusCode: 200 })'),
   });
   const alias = new lambda.Alias(stack, 'Live', { aliasName: 'live', version: fn.currentVersion });
-  const userPoolClient = new cognito.UserPool(stack, 'Users').addClient('Client', {
-    authFlows: { userPassword: true },
-  });
-  stack.addEdge({ handler: alias, userPool: userPoolClient.userPool, userPoolClient });
+  const userPool = new cognito.UserPool(stack, 'Users');
+  const userPoolClient = userPool.addClient('Client', { authFlows: { userPassword: true } });
+  stack.addEdge({ handler: alias, userPool, userPoolClient });
   const deployment = stack.addSafeDeployment({ alias, userPoolClient });
   return {
     stage,
