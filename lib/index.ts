@@ -6,3 +6,6 @@ export * from './stacks/stateful-stack';
 export * from './stacks/stateless-stack';
 export * from './stages/shipshape-stage';
 export { buildShipshapeApp } from './app';
+export * from './database/database';
+export * from './cache/cache';
+export * from './service/service';

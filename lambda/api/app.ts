@@ -372,11 +372,17 @@ function logError(logger: Logger, error: ApiError): void {
 }
 
 function errorSummary(error: unknown): { name: string; message: string; code?: string } | undefined {
-  if (!(error instanceof Error)) return undefined;
-  const code = (error as { code?: unknown }).code;
-  return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { name, message, code } = error as { name?: unknown; message?: unknown; code?: unknown };
+  return {
+    name: String(name ?? 'Error'),
+    message: String(message ?? ''),
+    ...(typeof code === 'string' ? { code } : {}),
+  };
 }
 
 function errorStack(error: unknown): string | undefined {
-  return error instanceof Error ? error.stack : undefined;
+  const stack =
+    typeof error === 'object' && error !== null ? (error as { stack?: unknown }).stack : undefined;
+  return typeof stack === 'string' ? stack : undefined;
 }

@@ -80,15 +80,16 @@ const RETRYABLE_MESSAGES = [
 ];
 
 /** Whether an error from `pg`, the Redis client or a socket is worth retrying. */
-export function isTransient(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
+export function isTransient(error: unknown, depth = 0): boolean {
+  // Duck-typed: socket errors can come from another realm, where `instanceof Error` is false.
+  if (typeof error !== 'object' || error === null || depth > 5) return false;
+  const { code, message, cause } = error as { code?: unknown; message?: unknown; cause?: unknown };
   if (typeof code === 'string') {
     if (RETRYABLE_SOCKET_CODES.has(code) || RETRYABLE_SQLSTATES.has(code)) return true;
     if (/^[0-9A-Z]{5}$/.test(code)) return RETRYABLE_SQLSTATE_PREFIXES.some((p) => code.startsWith(p));
   }
-  if (RETRYABLE_MESSAGES.some((re) => re.test(error.message))) return true;
-  return error.cause !== undefined && error.cause !== error && isTransient(error.cause);
+  if (typeof message === 'string' && RETRYABLE_MESSAGES.some((re) => re.test(message))) return true;
+  return cause !== undefined && cause !== error && isTransient(cause, depth + 1);
 }
 
 /**

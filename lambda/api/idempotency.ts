@@ -1,11 +1,13 @@
 import {
   IdempotencyAlreadyInProgressError,
+  PERSISTENCE_ATTRIBUTE_KEY_MAPPINGS,
   IdempotencyConfig,
   IdempotencyPersistenceLayerError,
   IdempotencyValidationError,
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
 import { CachePersistenceLayer } from '@aws-lambda-powertools/idempotency/cache';
+import type { IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context } from 'aws-lambda';
 import type { CacheClient } from './cache';
 import { ApiError, unavailable } from './errors';
@@ -52,7 +54,7 @@ export class Idempotency {
       throwOnNoIdempotencyKey: true,
       responseHook: (response) => ({ ...(response as object), replayed: true }),
     });
-    const persistenceStore = new CachePersistenceLayer({ client });
+    const persistenceStore = new PayloadKeepingCachePersistenceLayer(client);
     this.run = makeIdempotent(
       async (_scope: IdempotencyScope, op: () => Promise<StoredResponse>): Promise<StoredResponse> => op(),
       { persistenceStore, config: this.config, keyPrefix: options.keyPrefix, dataIndexArgument: 0 },
@@ -74,6 +76,29 @@ export class Idempotency {
     } catch (error) {
       throw translate(error);
     }
+  }
+}
+
+/**
+ * Powertools 2.35's cache layer drops the payload hash when it marks a record COMPLETED, so with
+ * payload validation on, every replay would fail validation (422) instead of returning the stored
+ * response. This keeps the hash in the completed record; everything else is the library's.
+ */
+class PayloadKeepingCachePersistenceLayer extends CachePersistenceLayer {
+  constructor(private readonly cacheClient: CacheClient) {
+    super({ client: cacheClient });
+  }
+
+  protected override async _updateRecord(record: IdempotencyRecord): Promise<void> {
+    const keys = PERSISTENCE_ATTRIBUTE_KEY_MAPPINGS;
+    const item = {
+      [keys.statusAttr]: record.getStatus(),
+      [keys.expiryAttr]: record.expiryTimestamp,
+      [keys.dataAttr]: record.responseData,
+      [keys.validationKeyAttr]: record.payloadHash,
+    };
+    const ttlSeconds = Math.max(1, Math.ceil((record.expiryTimestamp ?? 0) - Date.now() / 1000));
+    await this.cacheClient.set(record.idempotencyKey, JSON.stringify(item), { EX: ttlSeconds });
   }
 }
 

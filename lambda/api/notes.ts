@@ -30,12 +30,17 @@ const body = z
   .check(z.maxLength(BODY_MAX, `must be at most ${BODY_MAX} characters`));
 const version = z.int('must be an integer').check(z.minimum(1, 'must be at least 1'));
 
-export const createNoteInput = z.strictObject({ title, body: z._default(body, '') }, 'must be a JSON object');
+// The object's own message only for a non-object; unknown keys keep zod's "Unrecognized key" message.
+const OBJECT = {
+  error: (issue: { code?: string }) => (issue.code === 'invalid_type' ? 'must be a JSON object' : undefined),
+};
+
+export const createNoteInput = z.strictObject({ title, body: z._default(body, '') }, OBJECT);
 export type CreateNoteInput = z.infer<typeof createNoteInput>;
 
 /** PATCH: change some fields; `version` is the one the client last read (optimistic locking). */
 export const patchNoteInput = z
-  .strictObject({ title: z.optional(title), body: z.optional(body), version }, 'must be a JSON object')
+  .strictObject({ title: z.optional(title), body: z.optional(body), version }, OBJECT)
   .check(
     z.refine((v) => v.title !== undefined || v.body !== undefined, {
       message: 'send at least one of title, body',
@@ -43,7 +48,7 @@ export const patchNoteInput = z
     }),
   );
 /** PUT: replace the note. */
-export const putNoteInput = z.strictObject({ title, body, version }, 'must be a JSON object');
+export const putNoteInput = z.strictObject({ title, body, version }, OBJECT);
 export type UpdateNoteInput = { title?: string; body?: string; version: number };
 
 export const noteId = z.uuid('must be a note id (UUID)');

@@ -1,4 +1,4 @@
-import { Duration, Fn, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
@@ -240,7 +240,23 @@ export class Cache extends Construct {
    */
   public grantConnect(grantee: iam.IGrantable & ec2.IConnectable): iam.Grant {
     grantee.connections.allowTo(this.connections, ec2.Port.tcp(VALKEY_PORT), `Valkey to ${this.node.path}`);
-    return this.authToken.grantRead(grantee);
+    // Identity-based statements only. `Secret.grantRead` would also add the grantee to the key
+    // policy, which from another stack creates a dependency cycle; the key policy already
+    // delegates to IAM in this account.
+    const read = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+      resourceArns: [this.authToken.secretArn],
+    });
+    const decrypt = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kms:Decrypt'],
+      resourceArns: [this.key.keyArn],
+      conditions: {
+        StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` },
+      },
+    });
+    return read.combine(decrypt);
   }
 
   /**

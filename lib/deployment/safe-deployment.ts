@@ -181,10 +181,10 @@ export class SafeDeployment extends Construct {
   public readonly deploymentConfig: codedeploy.ILambdaDeploymentConfig;
   /** BeforeAllowTraffic hook. */
   public readonly migrationGate: nodejs.NodejsFunction;
-  /** AfterAllowTraffic hook, when a smoke test target is given. */
-  public readonly smokeTest?: nodejs.NodejsFunction;
+  /** AfterAllowTraffic hook; set by {@link addSmokeTest} (or the `smokeTest` prop). */
+  public smokeTest?: nodejs.NodejsFunction;
   /** Secret with the smoke-test user's `username` and `password` (provision the user with them). */
-  public readonly smokeTestCredentials?: secretsmanager.Secret;
+  public smokeTestCredentials?: secretsmanager.Secret;
   /** New version's error rate above the threshold. */
   public readonly errorRateAlarm: cloudwatch.Alarm;
   /** New version's p99 latency above the threshold. */
@@ -274,50 +274,15 @@ export class SafeDeployment extends Construct {
       );
     }
 
-    if (props.smokeTest) {
-      this.smokeTestCredentials = new secretsmanager.Secret(this, 'SmokeTestCredentials', {
-        description: 'Sign-in of the smoke-test user the AfterAllowTraffic hook uses',
-        generateSecretString: {
-          secretStringTemplate: JSON.stringify({ username: 'smoke-test@shipshape.invalid' }),
-          generateStringKey: 'password',
-          passwordLength: 32,
-          requireEachIncludedType: true,
-        },
-      });
-      Validations.of(this.smokeTestCredentials).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason:
-          'The password must equal the Cognito smoke user password; rotating it needs admin-set-user-password in lockstep, done by the operator (runbooks/deployment-failed.md). The user can only reach its own notes (RLS).',
-      });
-      this.smokeTest = this.hookFunction('SmokeTest', 'smoke-test', {
-        timeout: Duration.minutes(2),
-        description: 'CodeDeploy AfterAllowTraffic: smoke test through the front door',
-        environment: {
-          API_URL: props.smokeTest.apiUrl,
-          USER_POOL_CLIENT_ID: props.smokeTest.userPoolClient.userPoolClientId,
-          SMOKE_CREDENTIALS_SECRET_ARN: this.smokeTestCredentials.secretArn,
-        },
-      });
-      this.smokeTestCredentials.grantRead(this.smokeTest);
-    }
-
     this.deploymentGroup = new codedeploy.LambdaDeploymentGroup(this, 'DeploymentGroup', {
       application: this.application,
       alias: props.alias,
       deploymentConfig: this.deploymentConfig,
       alarms: [this.errorRateAlarm, this.latencyAlarm, ...(props.rollbackAlarms ?? [])],
       preHook: this.migrationGate,
-      postHook: this.smokeTest,
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
     });
-    for (const hook of [this.migrationGate, this.smokeTest]) {
-      if (!hook) continue;
-      const logicalId = Stack.of(this).getLogicalId(hook.node.defaultChild as lambda.CfnFunction);
-      Validations.of(this.deploymentGroup).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
-        reason: `CodeDeploy invokes the ${hook.node.id} hook; the L2 grant covers its qualified ARNs (versions) of this one function only.`,
-      });
-    }
+    this.acknowledgeHookInvoke(this.migrationGate);
     // The gate reads its own deployment and group (for the contract rule); nothing else.
     this.migrationGate.addToRolePolicy(
       new iam.PolicyStatement({
@@ -325,10 +290,60 @@ export class SafeDeployment extends Construct {
         resources: [this.deploymentGroup.deploymentGroupArn],
       }),
     );
+    if (props.smokeTest) this.addSmokeTest(props.smokeTest);
     Validations.of(this.deploymentGroup).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
       reason:
         'The AWS-managed CodeDeploy role for Lambda, limited variant: alias updates and invoking hooks named CodeDeployHook_* are scoped by AWS; the L2 attaches it.',
+    });
+  }
+
+  /**
+   * Adds the AfterAllowTraffic smoke test (once the front door exists). Creates the smoke-test
+   * user's credentials secret; provision the Cognito user from it (README "Safe deployment").
+   */
+  public addSmokeTest(target: SmokeTestTarget): nodejs.NodejsFunction {
+    if (this.smokeTest) {
+      throw new Error(
+        `SafeDeployment '${this.node.path}': a smoke test is already defined; call addSmokeTest once`,
+      );
+    }
+    this.smokeTestCredentials = new secretsmanager.Secret(this, 'SmokeTestCredentials', {
+      description: 'Sign-in of the smoke-test user the AfterAllowTraffic hook uses',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ username: 'smoke-test@shipshape.invalid' }),
+        generateStringKey: 'password',
+        passwordLength: 32,
+        requireEachIncludedType: true,
+        // Cognito accepts these symbols; quotes, backslash and backtick only make shells unhappy.
+        excludeCharacters: '"\'\\`',
+      },
+    });
+    Validations.of(this.smokeTestCredentials).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The password must equal the Cognito smoke user password; rotating it needs admin-set-user-password in lockstep, done by the operator (runbooks/deployment-failed.md). The user can only reach its own notes (RLS).',
+    });
+    this.smokeTest = this.hookFunction('SmokeTest', 'smoke-test', {
+      timeout: Duration.minutes(2),
+      description: 'CodeDeploy AfterAllowTraffic: smoke test through the front door',
+      environment: {
+        API_URL: target.apiUrl,
+        USER_POOL_CLIENT_ID: target.userPoolClient.userPoolClientId,
+        SMOKE_CREDENTIALS_SECRET_ARN: this.smokeTestCredentials.secretArn,
+      },
+    });
+    this.smokeTestCredentials.grantRead(this.smokeTest);
+    this.deploymentGroup.addPostHook(this.smokeTest);
+    this.acknowledgeHookInvoke(this.smokeTest);
+    return this.smokeTest;
+  }
+
+  private acknowledgeHookInvoke(hook: lambda.IFunction): void {
+    const logicalId = Stack.of(this).getLogicalId(hook.node.defaultChild as lambda.CfnFunction);
+    Validations.of(this.deploymentGroup).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
+      reason: `CodeDeploy invokes the ${hook.node.id} hook; the L2 grant covers the qualified ARNs (versions) of this one function only.`,
     });
   }
 

@@ -12,27 +12,29 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { SubnetTier } from '../network/network';
 
-/** What the service needs from the database tier (a `Database` construct satisfies it). */
+/** What the service needs from the database tier (the `Database` construct satisfies it). */
 export interface ServiceDatabase {
-  /** The RDS Proxy the service connects through, with IAM authentication (and its security groups). */
-  readonly proxy: rds.IDatabaseProxy & ec2.IConnectable;
-  /** Lets `grantee` connect through the proxy as the database role `dbUser`. */
-  grantConnect(grantee: iam.IGrantable, dbUser: string): iam.Grant;
+  /** The RDS Proxy the service connects through, with IAM authentication. */
+  readonly proxy: rds.IDatabaseProxy;
+  /** The application database. */
+  readonly databaseName: string;
+  /** Lets `grantee` connect through the proxy as the database role `dbUser` (IAM and network). */
+  grantConnect(grantee: iam.IGrantable & ec2.IConnectable, dbUser: string): iam.Grant;
 }
 
-/** What the service needs from the cache tier. */
+/** What the service needs from the cache tier (the `Cache` construct satisfies it). */
 export interface ServiceCache {
   /** Hostname of the primary endpoint (TLS). */
-  readonly endpointAddress: string;
+  readonly primaryEndpoint: string;
   /** Port of the primary endpoint. */
   readonly port: number;
-  /** Security groups of the cache, to open the port from the function. */
-  readonly connections: ec2.IConnectable;
   /**
    * Secret holding the AUTH token, read by the function at cold start (never put in its environment).
    * @default - no AUTH token
    */
   readonly authToken?: ISecret;
+  /** Lets `grantee` reach the cache and read its AUTH token. */
+  grantConnect(grantee: iam.IGrantable & ec2.IConnectable): iam.Grant;
 }
 
 /** Reusable knobs of {@link Service}. */
@@ -60,12 +62,6 @@ export interface ServiceOptions {
    * @default Duration.minutes(60)
    */
   readonly accessTokenValidity?: Duration;
-
-  /**
-   * Database the service uses.
-   * @default 'shipshape'
-   */
-  readonly databaseName?: string;
 
   /**
    * Database role the function connects as (IAM token, row-level security applies).
@@ -149,7 +145,6 @@ export class Service extends Construct {
     const timeout = props.timeout ?? Duration.seconds(10);
     const requestsPerMinute = props.requestsPerMinutePerCaller ?? 120;
     const accessTokenValidity = props.accessTokenValidity ?? Duration.minutes(60);
-    const databaseName = props.databaseName ?? 'shipshape';
     const databaseUser = props.databaseUser ?? 'app';
     this.validate({ memorySize, timeout, requestsPerMinute, accessTokenValidity, databaseUser });
 
@@ -181,7 +176,8 @@ export class Service extends Construct {
     });
 
     this.userPoolClient = this.userPool.addClient('Client', {
-      authFlows: { userSrp: true },
+      // USER_PASSWORD_AUTH (over TLS) lets the deployment smoke test sign in without an SRP client.
+      authFlows: { userSrp: true, userPassword: true },
       generateSecret: false,
       disableOAuth: true,
       accessTokenValidity,
@@ -211,9 +207,9 @@ export class Service extends Construct {
     const environment: Record<string, string> = {
       DB_HOST: props.database.proxy.endpoint,
       DB_PORT: '5432',
-      DB_NAME: databaseName,
+      DB_NAME: props.database.databaseName,
       DB_USER: databaseUser,
-      CACHE_HOST: props.cache.endpointAddress,
+      CACHE_HOST: props.cache.primaryEndpoint,
       CACHE_PORT: Tokenization.stringifyNumber(props.cache.port),
       USER_POOL_ID: this.userPool.userPoolId,
       USER_POOL_CLIENT_ID: this.userPoolClient.userPoolClientId,
@@ -262,9 +258,7 @@ export class Service extends Construct {
     });
 
     props.database.grantConnect(this.function, databaseUser);
-    this.connections.allowTo(props.database.proxy, ec2.Port.tcp(5432), 'PostgreSQL through the RDS Proxy');
-    this.connections.allowTo(props.cache.connections, ec2.Port.tcp(props.cache.port), 'Valkey (TLS)');
-    props.cache.authToken?.grantRead(this.function);
+    props.cache.grantConnect(this.function);
 
     const role = this.function.role!;
     Validations.of(role).acknowledge(

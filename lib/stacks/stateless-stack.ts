@@ -1,4 +1,4 @@
-import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Size } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
@@ -9,6 +9,7 @@ import { SafeDeployment } from '../deployment/safe-deployment';
 import { Edge } from '../edge/edge';
 import { SubnetTier } from '../network/network';
 import { AlarmTopics } from '../observability/alarm-topics';
+import { Service } from '../service/service';
 import type { StatefulStack } from './stateful-stack';
 import { ShipshapeStack, type ShipshapeStackProps } from './shipshape-stack';
 
@@ -50,6 +51,7 @@ export class StatelessStack extends ShipshapeStack {
   /** CodeDeploy canaries, migration gate and smoke test; set by {@link addSafeDeployment}. */
   public deployment?: SafeDeployment;
   private readonly stateful: StatefulStack;
+  public readonly service: Service;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     // The edge's web ACL lives in a us-east-1 stack and is referenced from here.
@@ -58,6 +60,30 @@ export class StatelessStack extends ShipshapeStack {
     this.stateful = props.stateful;
 
     this.alarmTopics = new AlarmTopics(this, 'AlarmTopics', { pageEmail: props.config.alarmEmail });
+
+    const { config, stateful } = props;
+    this.service = new Service(this, 'Service', {
+      vpc: stateful.network.vpc,
+      database: stateful.database,
+      cache: stateful.cache,
+      memorySize: Size.mebibytes(config.service.memoryMiB),
+      timeout: Duration.seconds(config.service.timeoutSeconds),
+      requestsPerMinutePerCaller: config.service.perCallerRequestsPerMinute,
+      accessTokenValidity: Duration.minutes(config.service.accessTokenMinutes),
+      userPoolDeletionProtection: config.name === 'production',
+    });
+    const serviceOutputs: Record<string, [string, string]> = {
+      ApiFunctionName: [this.service.function.functionName, 'Name of the API Lambda function'],
+      ApiAliasName: [this.service.alias.aliasName, 'Alias that serves traffic (deployments shift it)'],
+      ApiAliasArn: [this.service.alias.functionArn, 'ARN of the live alias (what the HTTP API invokes)'],
+      UserPoolId: [this.service.userPool.userPoolId, 'Cognito user pool that issues API access tokens'],
+      UserPoolClientId: [this.service.userPoolClient.userPoolClientId, 'Cognito app client of the API'],
+    };
+    for (const [outputId, [value, description]] of Object.entries(serviceOutputs)) {
+      new CfnOutput(this, outputId, { value, description });
+    }
+
+    this.addSafeDeployment({ alias: this.service.alias, userPoolClient: this.service.userPoolClient });
   }
 
   /**
@@ -78,6 +104,8 @@ export class StatelessStack extends ShipshapeStack {
         certificate: acm.Certificate.fromCertificateArn(this, 'EdgeCertificate', domain.certificateArn),
       },
     });
+    // The smoke test knocks on the front door, so it exists once the edge does.
+    this.deployment?.addSmokeTest({ apiUrl: this.edge.url, userPoolClient: target.userPoolClient });
     new CfnOutput(this, 'ApiUrl', {
       value: this.edge.url,
       description: 'Public URL of the API (CloudFront)',

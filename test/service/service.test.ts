@@ -1,37 +1,20 @@
 import { Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as rds from 'aws-cdk-lib/aws-rds';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Cache } from '../../lib/cache/cache';
 import { type EnvironmentName, loadEnvironmentConfig } from '../../lib/config';
+import { Database } from '../../lib/database/database';
 import { Network } from '../../lib/network/network';
 import { Service, type ServiceProps } from '../../lib/service/service';
-import { newTestApp } from '../helpers/synth';
+import { newTestApp, synthEnvironment } from '../helpers/synth';
 
-/** A stack with the data tier the service expects: network, RDS Proxy with IAM auth, cache SG. */
+/** A stack with the data tier the service expects: network, database behind its proxy, cache. */
 function dataTier(azs = ['eu-west-1a', 'eu-west-1b']) {
   const stack = new Stack(newTestApp(), 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
   Object.defineProperty(stack, 'availabilityZones', { get: () => azs });
   const network = new Network(stack, 'Network');
-  const instance = new rds.DatabaseInstance(stack, 'Db', {
-    engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16 }),
-    vpc: network.vpc,
-    vpcSubnets: { subnetGroupName: 'Data' },
-  });
-  const proxy = instance.addProxy('Proxy', {
-    vpc: network.vpc,
-    secrets: [instance.secret!],
-    iamAuth: true,
-    requireTLS: true,
-  });
-  const cacheSecurityGroup = new ec2.SecurityGroup(stack, 'CacheSg', { vpc: network.vpc });
-  const database = { proxy, grantConnect: proxy.grantConnect.bind(proxy) };
-  const cache = {
-    endpointAddress: 'master.cache.example.euw1.cache.amazonaws.com',
-    port: 6379,
-    connections: cacheSecurityGroup,
-  };
-  return { stack, network, proxy, cacheSecurityGroup, database, cache };
+  const database = new Database(stack, 'Database', { vpc: network.vpc });
+  const cache = new Cache(stack, 'Cache', { vpc: network.vpc });
+  return { stack, network, database, cache };
 }
 
 function withService(options: Partial<ServiceProps> = {}) {
@@ -59,14 +42,12 @@ describe.each(['staging', 'production'] as EnvironmentName[])('service configure
   let template: Template;
   let service: Service;
 
+  let stateful: Template;
   beforeAll(() => {
-    ({ template, service } = withService({
-      memorySize: Size.mebibytes(config.service.memoryMiB),
-      timeout: Duration.seconds(config.service.timeoutSeconds),
-      requestsPerMinutePerCaller: config.service.perCallerRequestsPerMinute,
-      accessTokenValidity: Duration.minutes(config.service.accessTokenMinutes),
-      userPoolDeletionProtection: config.name === 'production',
-    }));
+    const synthesized = synthEnvironment(env);
+    template = synthesized.stateless;
+    stateful = synthesized.stateful;
+    service = synthesized.stage.stateless.service;
   });
 
   test('runs Node.js 24 on arm64 with the configured memory and timeout', () => {
@@ -81,9 +62,9 @@ describe.each(['staging', 'production'] as EnvironmentName[])('service configure
 
   test('runs in the application (private, with egress) subnets only', () => {
     const fn = apiFunction(template);
-    const subnetRefs = (fn.Properties.VpcConfig.SubnetIds as Array<{ Ref: string }>).map((s) => s.Ref);
-    expect(subnetRefs).toHaveLength(2);
-    for (const ref of subnetRefs) expect(ref).toMatch(/^NetworkApplicationSubnet\d/);
+    const subnets = (fn.Properties.VpcConfig.SubnetIds as unknown[]).map((s) => JSON.stringify(s));
+    expect(subnets).toHaveLength(config.availabilityZones.length);
+    for (const subnet of subnets) expect(subnet).toMatch(/NetworkApplicationSubnet\d/);
   });
 
   test('is published behind the alias live on its current version', () => {
@@ -110,19 +91,39 @@ describe.each(['staging', 'production'] as EnvironmentName[])('service configure
   });
 
   test('reaches the proxy on 5432 and the cache on 6379 from its own security group', () => {
+    const ownGroup = { 'Fn::GetAtt': [Match.stringLikeRegexp('^ServiceSecurityGroup'), 'GroupId'] };
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       IpProtocol: 'tcp',
       FromPort: 5432,
       ToPort: 5432,
-      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ServiceSecurityGroup'), 'GroupId'] },
+      GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp('DatabaseProxySecurityGroup') },
+      SourceSecurityGroupId: ownGroup,
     });
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       IpProtocol: 'tcp',
       FromPort: 6379,
       ToPort: 6379,
-      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CacheSg'), 'GroupId'] },
-      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ServiceSecurityGroup'), 'GroupId'] },
+      GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp('CacheSecurityGroup') },
+      SourceSecurityGroupId: ownGroup,
     });
+  });
+
+  test('reads the cache AUTH token through the Secrets Manager API, granted by ARN', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^ServiceServiceRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Resource: { 'Fn::ImportValue': Match.stringLikeRegexp('CacheAuthToken') },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('keeps the stateful stack free of rules pointing back at this stack (no dependency cycle)', () => {
+    expect(JSON.stringify(stateful.toJSON())).not.toContain('ServiceSecurityGroup');
   });
 
   test('allows outbound traffic only to the proxy, the cache and HTTPS', () => {
@@ -141,6 +142,7 @@ describe.each(['staging', 'production'] as EnvironmentName[])('service configure
     const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
     expect(Object.keys(variables).sort()).toEqual(
       [
+        'CACHE_AUTH_SECRET_ARN',
         'CACHE_HOST',
         'CACHE_PORT',
         'DB_HOST',
@@ -158,6 +160,10 @@ describe.each(['staging', 'production'] as EnvironmentName[])('service configure
       ].sort(),
     );
     expect(variables.DB_USER).toBe('app');
+    expect(variables.DB_NAME).toBe('shipshape');
+    expect(variables.CACHE_AUTH_SECRET_ARN).toEqual({
+      'Fn::ImportValue': expect.stringMatching(/RefCacheAuthToken/),
+    });
     expect(variables.REQUESTS_PER_MINUTE_PER_CALLER).toBe(String(config.service.perCallerRequestsPerMinute));
     expect(JSON.stringify(variables)).not.toMatch(/SecretString|password|resolve:secretsmanager/i);
   });
@@ -188,6 +194,19 @@ describe.each(['staging', 'production'] as EnvironmentName[])('service configure
         DeletionProtection: config.name === 'production' ? 'ACTIVE' : 'INACTIVE',
       }),
     });
+  });
+
+  test('exports the function, alias and user pool identifiers as stack outputs', () => {
+    for (const output of [
+      'ApiFunctionName',
+      'ApiAliasName',
+      'ApiAliasArn',
+      'UserPoolId',
+      'UserPoolClientId',
+    ]) {
+      template.hasOutput(output, {});
+    }
+    template.hasOutput('UserPoolId', { Value: { Ref: 'ServiceUserPoolCCDA8210' } });
   });
 
   test('pins the user pool logical id (renaming it would replace the pool and lose every account)', () => {
@@ -224,34 +243,6 @@ describe.each(['staging', 'production'] as EnvironmentName[])('service configure
 });
 
 describe('Service construct', () => {
-  test('reads the cache AUTH token secret by ARN, never by value', () => {
-    const tier = dataTier();
-    const authToken = new secretsmanager.Secret(tier.stack, 'CacheToken');
-    new Service(tier.stack, 'Service', {
-      vpc: tier.network.vpc,
-      database: tier.database,
-      cache: { ...tier.cache, authToken },
-    });
-    const template = Template.fromStack(tier.stack);
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: Match.objectLike({
-          CACHE_AUTH_SECRET_ARN: { Ref: Match.stringLikeRegexp('^CacheToken') },
-        }),
-      },
-    });
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Action: Match.arrayWith(['secretsmanager:GetSecretValue']),
-            Resource: { Ref: Match.stringLikeRegexp('^CacheToken') },
-          }),
-        ]),
-      },
-    });
-  });
-
   test('can delete the user pool with the stack when asked to', () => {
     const { template } = withService({
       userPoolRemovalPolicy: RemovalPolicy.DESTROY,
@@ -280,7 +271,7 @@ describe('Service construct', () => {
       { databaseUser: 'App; DROP' },
       "databaseUser must be a plain PostgreSQL role name (lower case, digits, _), got 'App; DROP'",
     ],
-  ] as Array<[Partial<ServiceProps>, string]>)('fails when %o', (options, message) => {
+  ] as Array<[Partial<ServiceProps>, string]>)('fails when given %p', (options, message) => {
     expect(() => withService(options)).toThrow(`Service 'Test/Service': ${message}`);
   });
 });
