@@ -123,6 +123,11 @@ export interface SmokeTestTarget {
   readonly apiUrl: string;
   /** The API's Cognito app client; it must allow `USER_PASSWORD_AUTH` for the smoke user. */
   readonly userPoolClient: cognito.IUserPoolClient;
+  /**
+   * User name of the smoke-test user (an e-mail address fits pools that sign in by e-mail).
+   * @default 'smoke-test@shipshape.invalid'
+   */
+  readonly username?: string;
 }
 
 /** Props of {@link SafeDeployment}. */
@@ -183,7 +188,7 @@ export class SafeDeployment extends Construct {
   public readonly migrationGate: nodejs.NodejsFunction;
   /** AfterAllowTraffic hook; set by {@link addSmokeTest} (or the `smokeTest` prop). */
   public smokeTest?: nodejs.NodejsFunction;
-  /** Secret with the smoke-test user's `username` and `password` (provision the user with them). */
+  /** Secret with the smoke-test user's password (provision the Cognito user with it). */
   public smokeTestCredentials?: secretsmanager.Secret;
   /** New version's error rate above the threshold. */
   public readonly errorRateAlarm: cloudwatch.Alarm;
@@ -292,7 +297,7 @@ export class SafeDeployment extends Construct {
     );
     if (props.smokeTest) this.addSmokeTest(props.smokeTest);
     Validations.of(this.deploymentGroup).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
+      id: managedPolicyFinding('service-role/AWSCodeDeployRoleForLambdaLimited'),
       reason:
         'The AWS-managed CodeDeploy role for Lambda, limited variant: alias updates and invoking hooks named CodeDeployHook_* are scoped by AWS; the L2 attaches it.',
     });
@@ -308,11 +313,11 @@ export class SafeDeployment extends Construct {
         `SafeDeployment '${this.node.path}': a smoke test is already defined; call addSmokeTest once`,
       );
     }
+    const username = target.username ?? 'smoke-test@shipshape.invalid';
+    // The secret holds the password alone; the user name is no secret and travels in env.
     this.smokeTestCredentials = new secretsmanager.Secret(this, 'SmokeTestCredentials', {
-      description: 'Sign-in of the smoke-test user the AfterAllowTraffic hook uses',
+      description: `Password of the smoke-test user ${username} (AfterAllowTraffic hook)`,
       generateSecretString: {
-        secretStringTemplate: JSON.stringify({ username: 'smoke-test@shipshape.invalid' }),
-        generateStringKey: 'password',
         passwordLength: 32,
         requireEachIncludedType: true,
         // Cognito accepts these symbols; quotes, backslash and backtick only make shells unhappy.
@@ -330,7 +335,8 @@ export class SafeDeployment extends Construct {
       environment: {
         API_URL: target.apiUrl,
         USER_POOL_CLIENT_ID: target.userPoolClient.userPoolClientId,
-        SMOKE_CREDENTIALS_SECRET_ARN: this.smokeTestCredentials.secretArn,
+        SMOKE_USERNAME: username,
+        SMOKE_PASSWORD_SECRET_ARN: this.smokeTestCredentials.secretArn,
       },
     });
     this.smokeTestCredentials.grantRead(this.smokeTest);
@@ -427,6 +433,21 @@ export class SafeDeployment extends Construct {
     });
   }
 
+  /** Egress HTTPS only (AWS APIs through the NAT); the database port is opened by `allowTo`. */
+  private hookSecurityGroup(id: string, vpc: ec2.IVpc): ec2.SecurityGroup {
+    const group = new ec2.SecurityGroup(this, `${id}SecurityGroup`, {
+      vpc,
+      description: `${id} hook: HTTPS to AWS APIs and PostgreSQL to the database only`,
+      allowAllOutbound: false,
+    });
+    group.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(443),
+      'HTTPS to AWS APIs (Secrets Manager, CodeDeploy, Lambda)',
+    );
+    return group;
+  }
+
   private hookFunction(
     id: string,
     entryFolder: string,
@@ -455,6 +476,7 @@ export class SafeDeployment extends Construct {
         ? {
             vpc: options.migrations.vpc,
             vpcSubnets: options.migrations.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+            securityGroups: [this.hookSecurityGroup(id, options.migrations.vpc)],
           }
         : {}),
       bundling: {
@@ -476,12 +498,12 @@ export class SafeDeployment extends Construct {
       },
     });
     Validations.of(fn).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      id: managedPolicyFinding('service-role/AWSLambdaBasicExecutionRole'),
       reason: 'AWS-managed basic execution role: writes to its own log group only.',
     });
     if (options.migrations) {
       Validations.of(fn).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        id: managedPolicyFinding('service-role/AWSLambdaVPCAccessExecutionRole'),
         reason:
           'AWS-managed VPC access role: lets Lambda manage the ENIs the gate needs to reach the database.',
       });
@@ -539,4 +561,12 @@ function grantSecretRead(secret: secretsmanager.ISecret, grantee: iam.IGrantable
       }),
     );
   }
+}
+
+/**
+ * The granular cdk-nag id of an AWS-managed policy finding. Managed policy ARNs always carry
+ * the `AWS::Partition` pseudo parameter, whatever the stack knows about its partition.
+ */
+function managedPolicyFinding(policyName: string): string {
+  return `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${policyName}]`;
 }

@@ -84,6 +84,11 @@ export class StatelessStack extends ShipshapeStack {
     }
 
     this.addSafeDeployment({ alias: this.service.alias, userPoolClient: this.service.userPoolClient });
+    this.addEdge({
+      handler: this.service.alias,
+      userPool: this.service.userPool,
+      userPoolClient: this.service.userPoolClient,
+    });
   }
 
   /**

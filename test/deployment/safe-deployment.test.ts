@@ -229,8 +229,18 @@ describe('SafeDeployment', () => {
       ToPort: 5432,
       Description: Match.stringLikeRegexp('Migration gate'),
     });
+    // Secrets travel as ARNs (references), never as values.
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(JSON.stringify(functions)).not.toMatch(/PASSWORD/i);
+    for (const fn of Object.values(functions)) {
+      const variables = ((fn.Properties as { Environment?: { Variables: Record<string, unknown> } })
+        .Environment?.Variables ?? {}) as Record<string, unknown>;
+      for (const [name, value] of Object.entries(variables)) {
+        if (/PASSWORD|SECRET/.test(name)) {
+          expect(name).toMatch(/_SECRET_ARN$/);
+          expect(value).toEqual({ Ref: expect.any(String) });
+        }
+      }
+    }
   });
 
   test('the smoke test knocks on the front door with the API client and its own credentials secret', () => {
@@ -240,7 +250,8 @@ describe('SafeDeployment', () => {
         Variables: Match.objectLike({
           API_URL: 'https://d111.cloudfront.net',
           USER_POOL_CLIENT_ID: { Ref: Match.stringLikeRegexp('UsersApi') },
-          SMOKE_CREDENTIALS_SECRET_ARN: { Ref: Match.stringLikeRegexp('SmokeTestCredentials') },
+          SMOKE_USERNAME: 'smoke-test@shipshape.invalid',
+          SMOKE_PASSWORD_SECRET_ARN: { Ref: Match.stringLikeRegexp('SmokeTestCredentials') },
         }),
       },
     });

@@ -7,21 +7,12 @@ import { ShipshapeStage, stageId } from '../../lib/stages/shipshape-stage';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readFindings, SKIP_BUNDLING } from '../helpers/synth';
 
-/**
- * One environment as the app builds it (the service and its safe deployment are part of the
- * stateless stack), with the edge added the way the app adds it: the smoke test follows the edge.
- */
+/** One environment as the app builds it: service, safe deployment and edge in the stateless stack. */
 function synthWithDeployment(name: EnvironmentName) {
   const app = new App({ context: SKIP_BUNDLING });
   const config = loadEnvironmentConfig(name);
   const stage = new ShipshapeStage(app, stageId(config), { config });
   const stack = stage.stateless;
-  const { service } = stack;
-  stack.addEdge({
-    handler: service.alias,
-    userPool: service.userPool,
-    userPoolClient: service.userPoolClient,
-  });
   return {
     stage,
     deployment: stack.deployment!,

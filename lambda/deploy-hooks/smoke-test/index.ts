@@ -17,7 +17,8 @@ export function settingsFromEnv(): SmokeSettings {
   const region = requiredEnv('AWS_REGION');
   return {
     apiUrl: requiredEnv('API_URL'),
-    credentialsSecretArn: requiredEnv('SMOKE_CREDENTIALS_SECRET_ARN'),
+    username: requiredEnv('SMOKE_USERNAME'),
+    passwordSecretArn: requiredEnv('SMOKE_PASSWORD_SECRET_ARN'),
     userPoolClientId: requiredEnv('USER_POOL_CLIENT_ID'),
     // Same override order as the SDK: service-specific, then global, then the public endpoint.
     cognitoEndpoint:

@@ -2,7 +2,7 @@
  * AfterAllowTraffic: the smoke test, through the real front door (the CloudFront URL):
  *   1. `GET /health` answers 200;
  *   2. the smoke-test user signs in (Cognito `InitiateAuth`, USER_PASSWORD_AUTH, on the API's app
- *      client; its credentials come from Secrets Manager at run time);
+ *      client; its password comes from Secrets Manager at run time);
  *   3. `POST /notes` with an `Idempotency-Key` creates a note, the same request replayed returns
  *      the same note, `GET /notes/{id}` reads it back, `DELETE /notes/{id}` removes it.
  * Then it reports Succeeded or Failed to CodeDeploy; Failed rolls the alias back.
@@ -22,8 +22,10 @@ import {
 export interface SmokeSettings {
   /** Base URL of the API's front door, e.g. `https://d111.cloudfront.net`. */
   readonly apiUrl: string;
-  /** Secret with `username` and `password` of the smoke-test user. */
-  readonly credentialsSecretArn: string;
+  /** User name of the smoke-test user. */
+  readonly username: string;
+  /** Secret whose string is the smoke-test user's password. */
+  readonly passwordSecretArn: string;
   /** The API's Cognito app client (USER_PASSWORD_AUTH enabled). */
   readonly userPoolClientId: string;
   /** Cognito endpoint, e.g. `https://cognito-idp.eu-west-1.amazonaws.com/`. */
@@ -57,7 +59,6 @@ class SmokeFailure extends Error {
   }
 }
 
-const credentialsSchema = z.object({ username: z.string().min(1), password: z.string().min(1) });
 const authResultSchema = z.object({ AuthenticationResult: z.object({ AccessToken: z.string().min(1) }) });
 const noteSchema = z.object({ id: z.string().min(1), title: z.string() });
 
@@ -116,13 +117,14 @@ async function smoke(deps: SmokeDependencies): Promise<void> {
   await expectStatus('health', await request('health', `${base}/health`, { method: 'GET' }), 200);
 
   const secret = await deps.secrets
-    .send(new GetSecretValueCommand({ SecretId: settings.credentialsSecretArn }), {
+    .send(new GetSecretValueCommand({ SecretId: settings.passwordSecretArn }), {
       abortSignal: AbortSignal.timeout(5_000),
     })
     .catch((error: unknown) => {
       throw new SmokeFailure('credentials', messageOf(error));
     });
-  const credentials = parse('credentials', credentialsSchema, secret.SecretString ?? '');
+  const password = secret.SecretString ?? '';
+  if (password === '') throw new SmokeFailure('credentials', 'the smoke-test password secret is empty');
 
   const signIn = await request('sign-in', settings.cognitoEndpoint, {
     method: 'POST',
@@ -133,7 +135,7 @@ async function smoke(deps: SmokeDependencies): Promise<void> {
     body: JSON.stringify({
       AuthFlow: 'USER_PASSWORD_AUTH',
       ClientId: settings.userPoolClientId,
-      AuthParameters: { USERNAME: credentials.username, PASSWORD: credentials.password },
+      AuthParameters: { USERNAME: settings.username, PASSWORD: password },
     }),
   });
   const token = parse('sign-in', authResultSchema, await expectStatus('sign-in', signIn, 200))

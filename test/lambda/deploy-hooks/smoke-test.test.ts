@@ -97,9 +97,7 @@ describe('smoke test (AfterAllowTraffic)', () => {
     codedeploy.reset();
     secrets.reset();
     codedeploy.on(PutLifecycleEventHookExecutionStatusCommand).resolves({});
-    secrets
-      .on(GetSecretValueCommand)
-      .resolves({ SecretString: JSON.stringify({ username: 'smoke@example.com', password: 's3cret' }) });
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 's3cret' });
     api = new FakeApi();
     base = await api.start();
   });
@@ -112,7 +110,8 @@ describe('smoke test (AfterAllowTraffic)', () => {
       logger,
       settings: {
         apiUrl: `${base}/`,
-        credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:smoke-AbCdEf',
+        username: 'smoke@example.com',
+        passwordSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:smoke-AbCdEf',
         userPoolClientId: 'client-123',
         cognitoEndpoint: `${base}/cognito/`,
         requestTimeoutMs: 2_000,
@@ -142,7 +141,11 @@ describe('smoke test (AfterAllowTraffic)', () => {
     ]);
     const signIn = api.requests[1];
     expect(signIn.headers['x-amz-target']).toBe('AWSCognitoIdentityProviderService.InitiateAuth');
-    expect(JSON.parse(signIn.body)).toMatchObject({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: 'client-123' });
+    expect(JSON.parse(signIn.body)).toEqual({
+      AuthFlow: 'USER_PASSWORD_AUTH',
+      ClientId: 'client-123',
+      AuthParameters: { USERNAME: 'smoke@example.com', PASSWORD: 's3cret' },
+    });
     const [first, replay] = [api.requests[2], api.requests[3]];
     expect(first.headers['idempotency-key']).toMatch(/^smoke-[0-9a-f-]{36}$/);
     expect(replay.headers['idempotency-key']).toBe(first.headers['idempotency-key']);
