@@ -64,7 +64,9 @@ export class EdgeFirewall extends Construct {
   public readonly webAcl: wafv2.CfnWebACL;
   /** ARN of the web ACL, for `Distribution.webAclId`. */
   public readonly webAclArn: string;
-  /** Name of the ACL's CloudWatch metric (namespace `AWS/WAFV2`, dimension `WebACL`). */
+  /** Name of the web ACL: also its metric name, the `WebACL` dimension of its `AWS/WAFV2` metrics. */
+  public readonly webAclName: string;
+  /** Metric name of the ACL; each rule's metric is `<metricName>-<rule name>`. */
   public readonly metricName: string;
   /** Log group receiving every request WAF evaluated. */
   public readonly logGroup: logs.LogGroup;
@@ -99,7 +101,8 @@ export class EdgeFirewall extends Construct {
       );
     }
 
-    this.metricName = metricNameOf(`${stack.stackName}-${id}`);
+    this.webAclName = metricNameOf(`${stack.stackName}-${id}`);
+    this.metricName = this.webAclName;
     const rules: wafv2.CfnWebACL.RuleProperty[] = [
       ...MANAGED_RULE_GROUPS.map((name, priority) => managedRule(name, priority, this.metricName)),
       {
@@ -135,6 +138,8 @@ export class EdgeFirewall extends Construct {
     ];
 
     this.webAcl = new wafv2.CfnWebACL(this, 'Resource', {
+      // A fixed name, so metrics and runbook commands can name the ACL without looking it up.
+      name: this.webAclName,
       scope: 'CLOUDFRONT',
       defaultAction: { allow: {} },
       description: 'Front door of the API: managed rule groups and per-IP rate limits',
@@ -145,7 +150,7 @@ export class EdgeFirewall extends Construct {
 
     // WAF only delivers to log groups whose name starts with aws-waf-logs-.
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName: `aws-waf-logs-${metricNameOf(`${stack.stackName}-${id}`)}`,
+      logGroupName: `aws-waf-logs-${this.webAclName}`,
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });

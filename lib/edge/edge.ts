@@ -356,7 +356,7 @@ export class Edge extends Construct {
     return new cloudwatch.Metric({
       namespace: 'AWS/WAFV2',
       metricName: 'BlockedRequests',
-      dimensionsMap: { WebACL: this.firewall.metricName, Rule: 'ALL' },
+      dimensionsMap: { WebACL: this.firewall.webAclName, Rule: 'ALL' },
       region: 'us-east-1',
       statistic: cloudwatch.Stats.SUM,
       period: Duration.minutes(5),
@@ -374,6 +374,13 @@ export class Edge extends Construct {
     if (Token.isUnresolved(stack.region) || Token.isUnresolved(stack.account)) {
       throw new Error(
         `${where}: the stack must have an explicit account and region (env), because Edge places its web ACL in a us-east-1 stack of the same account`,
+      );
+    }
+    // `_crossRegionReferences` is the only public view of the stack prop; checking it here gives
+    // a clearer error than the one CDK raises at synth, far from this construct.
+    if (stack.region !== 'us-east-1' && !stack._crossRegionReferences) {
+      throw new Error(
+        `${where}: stack '${stack.node.path}' is in ${stack.region}, so the distribution references the web ACL in us-east-1 across regions; create the stack with crossRegionReferences: true`,
       );
     }
     const positive: Array<[string, number | undefined, number]> = [

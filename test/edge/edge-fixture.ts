@@ -1,23 +1,23 @@
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, type Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
 import { type EnvironmentName, loadEnvironmentConfig } from '../../lib/config';
 import { ShipshapeStage, stageId } from '../../lib/stages/shipshape-stage';
 import { SKIP_BUNDLING } from '../helpers/synth';
 import type { EdgeTarget } from '../../lib/stacks/stateless-stack';
 
-/** Id of the stack holding the stand-in service (so policy tests can tell its findings apart). */
-export const STAND_IN_STACK_ID = 'ServiceStandIn';
+/** Construct id of the stand-in service (so policy tests can tell its findings apart). */
+export const STAND_IN_ID = 'ServiceStandIn';
 
 /**
- * A small function with a `live` alias and a user pool + client, in a stack of their own: what
- * the real service (lib/service) provides to the edge. Used until the service is merged.
+ * A small function with a `live` alias and a user pool + client, in the stateless stack where
+ * the real service (lib/service) will live: what the service provides to the edge. Used until the
+ * service is merged; then `edgeTargetOf` returns the service's own handles.
  */
 export function serviceStandIn(stage: ShipshapeStage): EdgeTarget {
-  const stack = new Stack(stage, STAND_IN_STACK_ID, {
-    env: { account: stage.config.account, region: stage.config.region },
-  });
+  const stack = new Construct(stage.stateless, STAND_IN_ID);
   const fn = new lambda.Function(stack, 'Api', {
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
@@ -42,14 +42,27 @@ export function serviceStandIn(stage: ShipshapeStage): EdgeTarget {
   return { handler: alias, userPool, userPoolClient };
 }
 
-/** Wires the edge into a stage's stateless stack, unless the stage already does it itself. */
-export function ensureEdge(stage: ShipshapeStage): void {
-  if (!stage.stateless.edge) stage.stateless.addEdge(serviceStandIn(stage));
+/**
+ * Wires the edge into a stage's stateless stack (as `StatelessStack` will once the service is
+ * merged) and returns what it fronts.
+ */
+export function ensureEdge(stage: ShipshapeStage): EdgeTarget {
+  const { stateless } = stage;
+  if (stateless.edge) {
+    // StatelessStack already fronts the real service with the edge.
+    const { service } = stateless;
+    return { handler: service.alias, userPool: service.userPool, userPoolClient: service.userPoolClient };
+  }
+  const target = serviceStandIn(stage);
+  stage.stateless.addEdge(target);
+  return target;
 }
 
 /** Templates of a stage with the edge wired in. */
 export interface EdgeEnvironment {
   readonly stage: ShipshapeStage;
+  /** What the edge fronts (function alias, user pool, app client). */
+  readonly target: EdgeTarget;
   /** The stateless stack (HTTP API, distribution, buckets, origin-verify secret). */
   readonly stateless: Template;
   /** The us-east-1 stack holding the web ACL. */
@@ -66,10 +79,11 @@ export function synthEdgeEnvironment(name: EnvironmentName): EdgeEnvironment {
   const app = new App({ context: SKIP_BUNDLING, builtinCloudFormationValidation: false });
   const config = loadEnvironmentConfig(name);
   const stage = new ShipshapeStage(app, stageId(config), { config });
-  ensureEdge(stage);
+  const target = ensureEdge(stage);
   const edge = stage.stateless.edge!;
   const result = {
     stage,
+    target,
     stateless: Template.fromStack(stage.stateless),
     firewall: Template.fromStack(edge.firewallStack),
     firewallStack: edge.firewallStack,

@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { buildShipshapeApp } from '../../lib/app';
 import { type PolicyFinding, readFindings, SKIP_BUNDLING } from '../helpers/synth';
-import { ensureEdge, STAND_IN_STACK_ID } from './edge-fixture';
+import { ensureEdge, STAND_IN_ID } from './edge-fixture';
 
 describe('edge policy checks', () => {
   let findings: PolicyFinding[];
@@ -13,7 +13,7 @@ describe('edge policy checks', () => {
     } catch {
       // Synth throws when a pack reports errors; the report still lists them.
     }
-    findings = readFindings(app.outdir).filter((f) => !f.path.split('/').includes(STAND_IN_STACK_ID));
+    findings = readFindings(app.outdir).filter((f) => !f.path.split('/').includes(STAND_IN_ID));
   });
 
   test('both stages with the edge have zero unacknowledged cdk-nag errors and warnings', () => {

@@ -77,10 +77,16 @@ describe('the whole app', () => {
     return found;
   }
 
-  test('writes a Staging and a Production assembly with two stacks each', () => {
+  test('writes a Staging and a Production assembly: stateful, stateless and the us-east-1 firewall stack', () => {
     const names = templates().map(([name]) => name.split('/')[0]);
-    expect(names.filter((n) => n === 'assembly-Staging')).toHaveLength(2);
-    expect(names.filter((n) => n === 'assembly-Production')).toHaveLength(2);
+    expect(names.filter((n) => n === 'assembly-Staging')).toHaveLength(3);
+    expect(names.filter((n) => n === 'assembly-Production')).toHaveLength(3);
+    expect(templates().map(([name]) => name)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^assembly-Staging\/StagingStateful.*\.template\.json$/),
+        expect.stringMatching(/^assembly-Staging\/StagingStateless.*\.template\.json$/),
+      ]),
+    );
   });
 
   test('no template contains the dummy1 placeholder AZs of a failed lookup', () => {
