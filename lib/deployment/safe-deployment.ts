@@ -190,6 +190,8 @@ export class SafeDeployment extends Construct {
   public smokeTest?: nodejs.NodejsFunction;
   /** Secret with the smoke-test user's password (provision the Cognito user with it). */
   public smokeTestCredentials?: secretsmanager.Secret;
+  /** The alias CodeDeploy shifts. */
+  public readonly alias: lambda.Alias;
   /** New version's error rate above the threshold. */
   public readonly errorRateAlarm: cloudwatch.Alarm;
   /** New version's p99 latency above the threshold. */
@@ -205,6 +207,7 @@ export class SafeDeployment extends Construct {
     const minimumInvocations = props.minimumInvocationsPerMinute ?? 10;
     this.validate(shift, percentage, interval, errorRate, minimumInvocations);
 
+    this.alias = props.alias;
     const version = props.alias.version;
     const runbook = props.runbookUrl ? ` Runbook: ${props.runbookUrl}` : '';
 
@@ -288,6 +291,10 @@ export class SafeDeployment extends Construct {
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
     });
     this.acknowledgeHookInvoke(this.migrationGate);
+    // The alias update starts the CodeDeploy deployment. The gate must be updated first (its
+    // TARGET_VERSION_ARN names the new version) with its permissions in place; a Ref inside the
+    // alias's UpdatePolicy alone does not order the updates.
+    props.alias.node.addDependency(this.migrationGate);
     // The gate reads its own deployment and group (for the contract rule); nothing else.
     this.migrationGate.addToRolePolicy(
       new iam.PolicyStatement({
@@ -341,6 +348,7 @@ export class SafeDeployment extends Construct {
     });
     this.smokeTestCredentials.grantRead(this.smokeTest);
     this.deploymentGroup.addPostHook(this.smokeTest);
+    this.alias.node.addDependency(this.smokeTest);
     this.acknowledgeHookInvoke(this.smokeTest);
     return this.smokeTest;
   }

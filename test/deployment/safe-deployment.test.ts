@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
@@ -78,6 +78,19 @@ describe('SafeDeployment', () => {
         },
       },
     });
+  });
+
+  test('the alias is updated (and the deployment starts) only after both hooks are in place', () => {
+    const alias = Object.values(template.findResources('AWS::Lambda::Alias'))[0] as { DependsOn?: string[] };
+    for (const hook of [deployment.migrationGate, deployment.smokeTest!]) {
+      const role = hook.role!.node.tryFindChild('DefaultPolicy')!.node.defaultChild as CfnElement;
+      expect(alias.DependsOn).toEqual(
+        expect.arrayContaining([
+          stack.getLogicalId(hook.node.defaultChild as lambda.CfnFunction),
+          stack.getLogicalId(role),
+        ]),
+      );
+    }
   });
 
   test('rolls back automatically on failure, on stop and on alarm, watching both new-version alarms', () => {
