@@ -361,6 +361,11 @@ export class SafeDeployment extends Construct {
     });
   }
 
+  /** Adds an alarm that rolls deployments back while it is in ALARM (e.g. the SLO fast-burn alarm). */
+  public addRollbackAlarm(alarm: cloudwatch.IAlarm): void {
+    this.deploymentGroup.addAlarm(alarm);
+  }
+
   /** Lets `grantee` start and stop deployments of this group (e.g. the operator CLI's rollback). */
   public grantDeploy(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({

@@ -304,14 +304,26 @@ describe('SafeDeployment traffic shifting', () => {
     expect(alias.UpdatePolicy.CodeDeployLambdaAliasUpdate.BeforeAllowTrafficHook).toBeDefined();
   });
 
-  test('extra rollback alarms join the deployment group', () => {
+  test('extra rollback alarms join the deployment group (as a prop or added later)', () => {
     const f = fixture();
-    const burn = new cloudwatch.Alarm(f.stack, 'FastBurn', {
-      metric: new cloudwatch.Metric({ namespace: 'X', metricName: 'Y' }),
-      threshold: 1,
-      evaluationPeriods: 1,
+    const alarm = (id: string) =>
+      new cloudwatch.Alarm(f.stack, id, {
+        metric: new cloudwatch.Metric({ namespace: 'X', metricName: id }),
+        threshold: 1,
+        evaluationPeriods: 1,
+      });
+    const burn = alarm('FastBurn');
+    const later = alarm('SlowBurn');
+    const deployment = new SafeDeployment(f.stack, 'Deployment', { alias: f.alias, rollbackAlarms: [burn] });
+    deployment.addRollbackAlarm(later);
+    const template = Template.fromStack(f.stack);
+    template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
+      AlarmConfiguration: {
+        Alarms: Match.arrayWith([
+          { Name: { Ref: f.stack.getLogicalId(later.node.defaultChild as cloudwatch.CfnAlarm) } },
+        ]),
+      },
     });
-    const { template } = build({ rollbackAlarms: [burn] }, f);
     template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
       AlarmConfiguration: {
         Alarms: Match.arrayWith([

@@ -40,8 +40,11 @@ import { refusedContracts } from './contract-rule';
 
 /** Settings the construct passes through the environment. */
 export interface GateSettings {
-  /** Secrets Manager secret holding the master user (`username`, `password`, `host`, `port`, `dbname`). */
-  readonly secretArn: string;
+  /**
+   * Secrets Manager secret holding the master user (`username`, `password`, `host`, `port`, `dbname`).
+   * @default - no database: the gate only self-tests the new version
+   */
+  readonly secretArn?: string;
   /** @default - `host` of the secret */
   readonly host?: string;
   /** @default - `port` of the secret, else 5432 */
@@ -115,7 +118,17 @@ async function decide(deps: GateDependencies, event: LifecycleHookEvent): Promis
     applied,
   });
   try {
-    const connection = await databaseConnection(deps);
+    if (deps.settings.secretArn === undefined) {
+      const selfTest = await invokeHealth(deps);
+      if (selfTest !== undefined) return fail('fatal', `self-test of the new version failed: ${selfTest}`);
+      return {
+        verdict: 'Succeeded',
+        classification: 'ok',
+        reason: 'no database to migrate; self-test passed',
+        applied,
+      };
+    }
+    const connection = await databaseConnection(deps, deps.settings.secretArn);
     const status = await migrationStatus(connection, { dir: deps.migrationsDir });
     const pending = status.migrations.filter((m) => m.state === 'pending');
     if (pending.some((m) => m.phase === 'contract')) {
@@ -182,8 +195,8 @@ async function decide(deps: GateDependencies, event: LifecycleHookEvent): Promis
 }
 
 /** The master user's connection, with the password fetched now (never stored in env). */
-async function databaseConnection(deps: GateDependencies) {
-  const response = await deps.secrets.send(new GetSecretValueCommand({ SecretId: deps.settings.secretArn }), {
+async function databaseConnection(deps: GateDependencies, secretArn: string) {
+  const response = await deps.secrets.send(new GetSecretValueCommand({ SecretId: secretArn }), {
     abortSignal: AbortSignal.timeout(5_000),
   });
   const parsed = masterSecretSchema.safeParse(JSON.parse(response.SecretString ?? '{}'));

@@ -19,7 +19,7 @@ const secrets = new SecretsManagerClient({ maxAttempts: 3 });
 export function settingsFromEnv(): GateSettings {
   const optionalInt = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
   return {
-    secretArn: requiredEnv('DB_SECRET_ARN'),
+    secretArn: process.env.DB_SECRET_ARN || undefined,
     host: process.env.DB_HOST || undefined,
     port: optionalInt('DB_PORT'),
     database: process.env.DB_NAME || undefined,

@@ -328,6 +328,16 @@ describe('migration gate (BeforeAllowTraffic)', () => {
     expect(await tableColumns('notes')).toEqual(expect.arrayContaining(['id', 'owner_id', 'title']));
   });
 
+  test('without a database it only self-tests the new version', async () => {
+    healthy();
+    const outcome = await gate({ '0001_widgets.sql': EXPAND_WIDGETS }, { secretArn: undefined });
+    expect(outcome).toMatchObject({ verdict: 'Succeeded', applied: [] });
+    expect(secrets).not.toHaveReceivedCommand(GetSecretValueCommand);
+    expect(lambda).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: VERSION_ARN });
+    expect(await history()).toEqual([]);
+    expectReported('Succeeded');
+  });
+
   test('rejects an event that is not from CodeDeploy without reporting anything', async () => {
     const handler = createHandler({ logger: silentLogger });
     await expect(
