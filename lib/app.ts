@@ -1,6 +1,8 @@
 import { type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type EnvironmentName, ENVIRONMENT_NAMES, RAW_CONFIGS, validateEnvironmentConfig } from './config';
+import { validatePipelineConfig } from './config/pipeline';
+import { PipelineStack } from './pipeline/pipeline-stack';
 import { createEnvironmentStages, type ShipshapeStage } from './stages/shipshape-stage';
 
 /** Options of {@link buildShipshapeApp}. */
@@ -30,5 +32,11 @@ export function buildShipshapeApp(app: App, options: BuildShipshapeAppOptions = 
   if (options.policyChecks ?? true) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   }
+  // The pipeline deploys these same stages (built once): last, once every stage is complete.
+  new PipelineStack(app, 'Pipeline', {
+    config: validatePipelineConfig(),
+    stages,
+    alarmEmail: stages[stages.length - 1].config.alarmEmail,
+  });
   return stages;
 }

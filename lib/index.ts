@@ -18,3 +18,11 @@ export * from './edge/edge';
 export * from './edge/edge-firewall';
 
 export * from './service/service';
+
+export * from './service/service';
+export * from './edge/edge';
+export * from './edge/edge-firewall';
+export * from './deployment/safe-deployment';
+export * from './pipeline/delivery-pipeline';
+export * from './pipeline/pipeline-stack';
+export * from './config/pipeline';
