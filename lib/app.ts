@@ -1,6 +1,8 @@
 import { type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks } from 'cdk-nag';
 import { type EnvironmentName, ENVIRONMENT_NAMES, RAW_CONFIGS, validateEnvironmentConfig } from './config';
+import { validatePipelineConfig } from './config/pipeline';
+import { PipelineStack } from './pipeline/pipeline-stack';
 import { ProductionReadinessChecks } from './policy/production-readiness-checks';
 import { createEnvironmentStages, type ShipshapeStage } from './stages/shipshape-stage';
 
@@ -38,5 +40,11 @@ export function buildShipshapeApp(app: App, options: BuildShipshapeAppOptions = 
       new ProductionReadinessChecks(app),
     );
   }
+  // The pipeline deploys these same stages (built once): last, once every stage is complete.
+  new PipelineStack(app, 'Pipeline', {
+    config: validatePipelineConfig(),
+    stages,
+    alarmEmail: stages[stages.length - 1].config.alarmEmail,
+  });
   return stages;
 }

@@ -16,4 +16,8 @@ export * from './cache/cache';
 export * from './edge/edge';
 export * from './edge/edge-firewall';
 export * from './service/service';
+export * from './deployment/safe-deployment';
+export * from './pipeline/delivery-pipeline';
+export * from './pipeline/pipeline-stack';
+export * from './config/pipeline';
 export * from './policy';

@@ -186,7 +186,8 @@ export class Service extends Construct {
     });
 
     this.userPoolClient = this.userPool.addClient('Client', {
-      authFlows: { userSrp: true },
+      // USER_PASSWORD_AUTH (over TLS) lets the deployment smoke test sign in without an SRP client.
+      authFlows: { userSrp: true, userPassword: true },
       generateSecret: false,
       disableOAuth: true,
       accessTokenValidity,

@@ -3,6 +3,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
+import { SafeDeployment } from '../deployment/safe-deployment';
 import { Edge } from '../edge/edge';
 import { BackgroundJobs } from '../jobs/background-jobs';
 import { SubnetTier } from '../network/network';
@@ -33,6 +34,8 @@ export class StatelessStack extends ShipshapeStack {
   public readonly restoreVerification: RestoreVerification;
   /** SLO burn-rate alerts, infrastructure alarms, dashboard and budget. */
   public readonly observability: Observability;
+  /** CodeDeploy canaries on the API's `live` alias: migration gate, smoke test, auto-rollback. */
+  public readonly deployment: SafeDeployment;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     // The edge's web ACL lives in a us-east-1 stack and is referenced from here.
@@ -163,6 +166,36 @@ export class StatelessStack extends ShipshapeStack {
       },
     );
 
+    // --- Safe deployment --------------------------------------------------------------------
+    this.deployment = new SafeDeployment(this, 'Deployment', {
+      alias: this.service.alias,
+      environmentName: config.name,
+      trafficShift: {
+        strategy: config.deployment.strategy,
+        percentage: config.deployment.percentage,
+        interval: Duration.minutes(config.deployment.intervalMinutes),
+      },
+      latencyThreshold: Duration.millis(config.slo.latencyThresholdMs),
+      // The availability SLO's fast burn (5-minute window) also rolls a canary back.
+      rollbackAlarms: this.observability.deploymentRollbackAlarms,
+      alarmTopic: this.alarmTopics.ticket,
+      runbookUrl: runbook('deployment-failed.md'),
+      migrations: {
+        secret: database.secret,
+        endpoint: database.instance.instanceEndpoint,
+        connections: database.instance,
+        databaseName: database.databaseName,
+        vpc: network.vpc,
+        vpcSubnets: network.subnets(SubnetTier.APPLICATION),
+      },
+      smokeTest: { apiUrl: this.edge.url, userPoolClient: this.service.userPoolClient },
+      originVerifySecret: this.edge.originVerifySecret,
+    });
+    this.observability.monitorFunctions(
+      { name: 'MigrationGate', function: this.deployment.migrationGate },
+      ...(this.deployment.smokeTest ? [{ name: 'SmokeTest', function: this.deployment.smokeTest }] : []),
+    );
+
     // --- Outputs: what operators, runbooks and the CLI look up ------------------------------
     const outputs: Record<string, [string, string]> = {
       ApiUrl: [this.edge.url, 'Public URL of the API (CloudFront)'],
@@ -173,6 +206,14 @@ export class StatelessStack extends ShipshapeStack {
       DistributionId: [this.edge.distribution.distributionId, 'CloudFront distribution'],
       DistributionDomainName: [this.edge.distribution.distributionDomainName, 'CloudFront domain name'],
       AssetsBucketName: [this.edge.assetsBucket.bucketName, 'Static assets served under /assets/*'],
+      CodeDeployApplication: [
+        this.deployment.application.applicationName,
+        'CodeDeploy application of the API deployments',
+      ],
+      DeploymentGroupName: [
+        this.deployment.deploymentGroup.deploymentGroupName,
+        'CodeDeploy deployment group that shifts the live alias',
+      ],
       FunctionName: [this.service.function.functionName, 'Name of the API Lambda function'],
       AliasName: [this.service.alias.aliasName, 'Alias that serves traffic (deployments shift it)'],
       ApiAliasArn: [this.service.alias.functionArn, 'ARN of the live alias (what the HTTP API invokes)'],

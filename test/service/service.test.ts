@@ -219,12 +219,12 @@ describe.each(['staging', 'production'] as EnvironmentName[])('service configure
     ]);
   });
 
-  test(`app client issues ${config.service.accessTokenMinutes}-minute tokens, SRP only, no secret, no OAuth`, () => {
+  test(`app client issues ${config.service.accessTokenMinutes}-minute tokens, SRP and password sign-in (smoke user), no secret, no OAuth`, () => {
     template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       AccessTokenValidity: config.service.accessTokenMinutes,
       IdTokenValidity: config.service.accessTokenMinutes,
       TokenValidityUnits: Match.objectLike({ AccessToken: 'minutes', IdToken: 'minutes' }),
-      ExplicitAuthFlows: ['ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+      ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
       GenerateSecret: false,
       AllowedOAuthFlowsUserPoolClient: false,
       PreventUserExistenceErrors: 'ENABLED',

@@ -1,0 +1,367 @@
+import { type CfnElement, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { SafeDeployment, type SafeDeploymentProps } from '../../lib/deployment/safe-deployment';
+import { newTestApp } from '../helpers/synth';
+
+interface Fixture {
+  readonly stack: Stack;
+  readonly alias: lambda.Alias;
+  readonly vpc: ec2.Vpc;
+  readonly dbSecurityGroup: ec2.SecurityGroup;
+  readonly secret: secretsmanager.Secret;
+  readonly client: cognito.UserPoolClient;
+}
+
+function fixture(): Fixture {
+  const stack = new Stack(newTestApp(), 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const fn = new lambda.Function(stack, 'Api', {
+    runtime: lambda.Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => ({ statusCode: 200 })'),
+  });
+  const alias = new lambda.Alias(stack, 'Live', { aliasName: 'live', version: fn.currentVersion });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+  const dbSecurityGroup = new ec2.SecurityGroup(stack, 'DbSg', { vpc });
+  const secret = new secretsmanager.Secret(stack, 'Master');
+  const pool = new cognito.UserPool(stack, 'Users');
+  const client = pool.addClient('Api', { authFlows: { userPassword: true } });
+  return { stack, alias, vpc, dbSecurityGroup, secret, client };
+}
+
+function build(overrides: Partial<SafeDeploymentProps> = {}, f: Fixture = fixture()) {
+  const deployment = new SafeDeployment(f.stack, 'Deployment', {
+    alias: f.alias,
+    environmentName: 'staging',
+    migrations: {
+      secret: f.secret,
+      endpoint: { hostname: 'db.example.internal', port: 5432 },
+      connections: new ec2.Connections({
+        securityGroups: [f.dbSecurityGroup],
+        defaultPort: ec2.Port.tcp(5432),
+      }),
+      vpc: f.vpc,
+    },
+    smokeTest: { apiUrl: 'https://d111.cloudfront.net', userPoolClient: f.client },
+    latencyThreshold: Duration.millis(800),
+    runbookUrl: 'https://example.com/runbooks/deployment-failed.md',
+    ...overrides,
+  });
+  return { deployment, template: Template.fromStack(f.stack), f };
+}
+
+describe('SafeDeployment', () => {
+  let template: Template;
+  let deployment: SafeDeployment;
+  let stack: Stack;
+  beforeAll(() => {
+    const built = build();
+    template = built.template;
+    deployment = built.deployment;
+    stack = built.f.stack;
+  });
+
+  test('the alias update policy runs the migration gate before and the smoke test after traffic shifts', () => {
+    const gate = stack.getLogicalId(deployment.migrationGate.node.defaultChild as lambda.CfnFunction);
+    const smoke = stack.getLogicalId(deployment.smokeTest!.node.defaultChild as lambda.CfnFunction);
+    template.hasResource('AWS::Lambda::Alias', {
+      UpdatePolicy: {
+        CodeDeployLambdaAliasUpdate: {
+          ApplicationName: Match.anyValue(),
+          DeploymentGroupName: Match.anyValue(),
+          BeforeAllowTrafficHook: { Ref: gate },
+          AfterAllowTrafficHook: { Ref: smoke },
+        },
+      },
+    });
+  });
+
+  test('the alias is updated (and the deployment starts) only after both hooks are in place', () => {
+    const alias = Object.values(template.findResources('AWS::Lambda::Alias'))[0] as { DependsOn?: string[] };
+    for (const hook of [deployment.migrationGate, deployment.smokeTest!]) {
+      const role = hook.role!.node.tryFindChild('DefaultPolicy')!.node.defaultChild as CfnElement;
+      expect(alias.DependsOn).toEqual(
+        expect.arrayContaining([
+          stack.getLogicalId(hook.node.defaultChild as lambda.CfnFunction),
+          stack.getLogicalId(role),
+        ]),
+      );
+    }
+  });
+
+  test('rolls back automatically on failure, on stop and on alarm, watching both new-version alarms', () => {
+    template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
+      AutoRollbackConfiguration: {
+        Enabled: true,
+        Events: Match.arrayWith([
+          'DEPLOYMENT_FAILURE',
+          'DEPLOYMENT_STOP_ON_REQUEST',
+          'DEPLOYMENT_STOP_ON_ALARM',
+        ]),
+      },
+      AlarmConfiguration: {
+        Enabled: true,
+        Alarms: [
+          {
+            Name: {
+              Ref: stack.getLogicalId(deployment.errorRateAlarm.node.defaultChild as cloudwatch.CfnAlarm),
+            },
+          },
+          {
+            Name: {
+              Ref: stack.getLogicalId(deployment.latencyAlarm.node.defaultChild as cloudwatch.CfnAlarm),
+            },
+          },
+        ],
+      },
+      DeploymentStyle: { DeploymentType: 'BLUE_GREEN', DeploymentOption: 'WITH_TRAFFIC_CONTROL' },
+    });
+  });
+
+  test('the error-rate alarm fires on 2 of 3 one-minute points of the new version only, missing data not breaching', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 5,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmDescription: Match.stringLikeRegexp('Runbook: https://example.com/runbooks/deployment-failed.md'),
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'IF(invocations >= 10, 100 * FILL(errors, 0) / invocations, 0)' }),
+        Match.objectLike({
+          Id: 'errors',
+          MetricStat: Match.objectLike({
+            Period: 60,
+            Stat: 'Sum',
+            Metric: Match.objectLike({
+              MetricName: 'Errors',
+              Dimensions: Match.arrayWith([Match.objectLike({ Name: 'Resource' })]),
+            }),
+          }),
+        }),
+      ]),
+    });
+  });
+
+  test('the latency alarm compares the new version p99 with the SLO threshold', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Duration',
+      ExtendedStatistic: 'p99',
+      Period: 60,
+      Threshold: 800,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
+      Dimensions: Match.arrayWith([Match.objectLike({ Name: 'Resource' })]),
+    });
+  });
+
+  test('a canary shift gets a custom configuration with a stable per-environment name', () => {
+    template.hasResourceProperties('AWS::CodeDeploy::DeploymentConfig', {
+      DeploymentConfigName: 'Shipshape-staging-Canary10Percent5Minutes',
+      ComputePlatform: 'Lambda',
+      TrafficRoutingConfig: {
+        Type: 'TimeBasedCanary',
+        TimeBasedCanary: { CanaryPercentage: 10, CanaryInterval: 5 },
+      },
+    });
+  });
+
+  test('hooks may report status only for their own deployment group', () => {
+    const groupArnPattern = Match.objectLike({
+      'Fn::Join': Match.arrayWith([Match.arrayWith([Match.stringLikeRegexp(':deploymentgroup:')])]),
+    });
+    for (const hook of [deployment.migrationGate, deployment.smokeTest!]) {
+      const role = stack.getLogicalId(hook.role!.node.defaultChild as cdkIamRole);
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: role }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Action: 'codedeploy:PutLifecycleEventHookExecutionStatus',
+              Resource: groupArnPattern,
+            }),
+          ]),
+        },
+      });
+    }
+    const policies = template.findResources('AWS::IAM::Policy');
+    for (const policy of Object.values(policies)) {
+      const statements = (
+        policy.Properties as { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } }
+      ).PolicyDocument.Statement;
+      for (const s of statements) {
+        const actions = ([] as unknown[]).concat(s.Action);
+        if (actions.some((a) => String(a).startsWith('codedeploy:'))) expect(s.Resource).not.toEqual('*');
+      }
+    }
+  });
+
+  test('the gate may invoke only the new version and read only the master secret', () => {
+    const role = stack.getLogicalId(deployment.migrationGate.role!.node.defaultChild as cdkIamRole);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: role }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'lambda:InvokeFunction',
+            Resource: { Ref: Match.stringLikeRegexp('ApiCurrentVersion') },
+          }),
+          Match.objectLike({
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Resource: { Ref: Match.stringLikeRegexp('Master') },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('the gate runs in the VPC, reaches the database port and gets the version ARN and no password', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('BeforeAllowTraffic'),
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }),
+      Environment: {
+        Variables: Match.objectLike({
+          TARGET_VERSION_ARN: { Ref: Match.stringLikeRegexp('ApiCurrentVersion') },
+          DB_HOST: 'db.example.internal',
+          DB_PORT: '5432',
+          DB_SECRET_ARN: { Ref: Match.stringLikeRegexp('Master') },
+          NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+          MIGRATION_LOCK_TIMEOUT_MS: '5000',
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 5432,
+      ToPort: 5432,
+      Description: Match.stringLikeRegexp('Migration gate'),
+    });
+    // Secrets travel as ARNs (references), never as values.
+    const functions = template.findResources('AWS::Lambda::Function');
+    for (const fn of Object.values(functions)) {
+      const variables = ((fn.Properties as { Environment?: { Variables: Record<string, unknown> } })
+        .Environment?.Variables ?? {}) as Record<string, unknown>;
+      for (const [name, value] of Object.entries(variables)) {
+        if (/PASSWORD|SECRET/.test(name)) {
+          expect(name).toMatch(/_SECRET_ARN$/);
+          expect(value).toEqual({ Ref: expect.any(String) });
+        }
+      }
+    }
+  });
+
+  test('the smoke test knocks on the front door with the API client and its own credentials secret', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('AfterAllowTraffic'),
+      Environment: {
+        Variables: Match.objectLike({
+          API_URL: 'https://d111.cloudfront.net',
+          USER_POOL_CLIENT_ID: { Ref: Match.stringLikeRegexp('UsersApi') },
+          SMOKE_USERNAME: 'smoke-test@shipshape.invalid',
+          SMOKE_PASSWORD_SECRET_ARN: { Ref: Match.stringLikeRegexp('SmokeTestCredentials') },
+        }),
+      },
+    });
+  });
+});
+
+type cdkIamRole = import('aws-cdk-lib/aws-iam').CfnRole;
+
+describe('SafeDeployment traffic shifting', () => {
+  test('a linear shift maps to TimeBasedLinear', () => {
+    const { template } = build({
+      trafficShift: { strategy: 'linear', percentage: 20, interval: Duration.minutes(2) },
+    });
+    template.hasResourceProperties('AWS::CodeDeploy::DeploymentConfig', {
+      DeploymentConfigName: 'Shipshape-staging-Linear20Percent2Minutes',
+      TrafficRoutingConfig: {
+        Type: 'TimeBasedLinear',
+        TimeBasedLinear: { LinearPercentage: 20, LinearInterval: 2 },
+      },
+    });
+  });
+
+  test('all at once uses the predefined configuration and no custom one', () => {
+    const { template } = build({ trafficShift: { strategy: 'allAtOnce' }, smokeTest: undefined });
+    template.resourceCountIs('AWS::CodeDeploy::DeploymentConfig', 0);
+    template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
+      DeploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+    });
+  });
+
+  test('without a smoke test target there is no AfterAllowTraffic hook', () => {
+    const { template } = build({ smokeTest: undefined });
+    const alias = Object.values(template.findResources('AWS::Lambda::Alias'))[0] as {
+      UpdatePolicy: { CodeDeployLambdaAliasUpdate: Record<string, unknown> };
+    };
+    expect(alias.UpdatePolicy.CodeDeployLambdaAliasUpdate.AfterAllowTrafficHook).toBeUndefined();
+    expect(alias.UpdatePolicy.CodeDeployLambdaAliasUpdate.BeforeAllowTrafficHook).toBeDefined();
+  });
+
+  test('extra rollback alarms join the deployment group (as a prop or added later)', () => {
+    const f = fixture();
+    const alarm = (id: string) =>
+      new cloudwatch.Alarm(f.stack, id, {
+        metric: new cloudwatch.Metric({ namespace: 'X', metricName: id }),
+        threshold: 1,
+        evaluationPeriods: 1,
+      });
+    const burn = alarm('FastBurn');
+    const later = alarm('SlowBurn');
+    const deployment = new SafeDeployment(f.stack, 'Deployment', { alias: f.alias, rollbackAlarms: [burn] });
+    deployment.addRollbackAlarm(later);
+    const template = Template.fromStack(f.stack);
+    template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
+      AlarmConfiguration: {
+        Alarms: Match.arrayWith([
+          { Name: { Ref: f.stack.getLogicalId(later.node.defaultChild as cloudwatch.CfnAlarm) } },
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
+      AlarmConfiguration: {
+        Alarms: Match.arrayWith([
+          { Name: { Ref: f.stack.getLogicalId(burn.node.defaultChild as cloudwatch.CfnAlarm) } },
+        ]),
+      },
+    });
+  });
+});
+
+describe('SafeDeployment validation', () => {
+  test('fails when the traffic percentage is out of range', () => {
+    expect(() => build({ trafficShift: { strategy: 'canary', percentage: 100 } })).toThrow(
+      "SafeDeployment 'Test/Deployment': trafficShift.percentage must be a whole number from 1 to 99, got 100",
+    );
+  });
+
+  test('fails when the interval is not whole minutes', () => {
+    expect(() => build({ trafficShift: { strategy: 'linear', interval: Duration.seconds(90) } })).toThrow(
+      /trafficShift.interval must be whole minutes from 1 to 60, got 1 minute 30 seconds; use Duration.minutes\(n\)/,
+    );
+  });
+
+  test('fails when the interval is over an hour', () => {
+    expect(() => build({ trafficShift: { strategy: 'canary', interval: Duration.minutes(61) } })).toThrow(
+      /trafficShift.interval must be whole minutes from 1 to 60/,
+    );
+  });
+
+  test('fails when the error-rate threshold is not a percentage', () => {
+    expect(() => build({ errorRateThresholdPercent: 0 })).toThrow(
+      /errorRateThresholdPercent must be above 0 and below 100, got 0/,
+    );
+  });
+
+  test('fails when the minimum invocations per minute is below 1', () => {
+    expect(() => build({ minimumInvocationsPerMinute: 0 })).toThrow(
+      /minimumInvocationsPerMinute must be a whole number of at least 1, got 0/,
+    );
+  });
+});
