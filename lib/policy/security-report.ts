@@ -16,7 +16,7 @@ export interface Acknowledgement {
   readonly reason: string;
   /** Construct path below the stage (`Stateful/Database/Resource`). */
   readonly path: string;
-  /** Stages (top-level construct ids) where it applies, e.g. `Production`, `Staging`. */
+  /** Top-level constructs (stages, or stacks outside a stage) where it applies, e.g. `Production`, `Staging`, `Pipeline`. */
   readonly stages: readonly string[];
 }
 
@@ -86,6 +86,7 @@ export function renderSecurityReport(acknowledgements: readonly Acknowledgement[
     'our ProductionReadiness pack (see `lib/policy/RULES.md`) and CloudFormation validation. A',
     'finding either is fixed or is acknowledged next to its resource, in the construct that owns it,',
     'with the reason below. An acknowledgement on a construct covers the resources beneath it.',
+    'Each entry names the construct path and, in parentheses, the top-level stages or stacks it is in.',
     '',
     `${acknowledgements.length} acknowledgements over ${new Set(acknowledgements.map((a) => a.rule)).size} rules.`,
     '',

@@ -52,6 +52,7 @@ describe('shipshape audit', () => {
 
     test('audits every stack of both stages', () => {
       expect(report.stacks.map((s) => s.name).sort()).toEqual([
+        'Pipeline',
         'Production/Stateful',
         'Production/Stateless',
         'Production/StatelessEdgeAlarms',
@@ -60,6 +61,7 @@ describe('shipshape audit', () => {
         'Staging/Stateless',
         'Staging/StatelessEdgeAlarms',
         'Staging/StatelessEdgeWaf',
+        'cross-region-stack-111111111111:us-east-1',
       ]);
     });
 
