@@ -1,5 +1,5 @@
-import { Signer } from '@aws-sdk/rds-signer';
-import { Client } from 'pg';
+import type { Client } from 'pg';
+import { iamConnect, type PostgresTimeouts } from './iam-postgres';
 import { z } from 'zod';
 
 /** Where and as whom a function connects: read from its environment, set by the construct. */
@@ -27,32 +27,19 @@ export type ConnectDatabase = () => Promise<Client>;
  * Connects through the RDS Proxy with end-to-end IAM authentication: a 15-minute token signed
  * with the function's role for `DB_USER` (no password anywhere), TLS with certificate
  * verification (the proxy's certificate chains to Amazon's public CAs in Node's trust store),
- * and timeouts on connecting, on every statement and on every query round trip.
+ * and timeouts on connecting, on every statement and on every query round trip
+ * ({@link iamConnect}, shared with the restore-verification functions).
  */
 export function iamDatabaseConnector(
   settings: DatabaseSettings,
-  timeouts: { connectMs: number; statementMs: number } = { connectMs: 5_000, statementMs: 10_000 },
+  timeouts: PostgresTimeouts = { connectMs: 5_000, statementMs: 10_000 },
 ): ConnectDatabase {
-  const signer = new Signer({
-    hostname: settings.DB_PROXY_ENDPOINT,
+  const connect = iamConnect(timeouts);
+  const target = {
+    host: settings.DB_PROXY_ENDPOINT,
     port: settings.DB_PORT,
-    username: settings.DB_USER,
-    region: settings.AWS_REGION,
-  });
-  return async () => {
-    const client = new Client({
-      host: settings.DB_PROXY_ENDPOINT,
-      port: settings.DB_PORT,
-      database: settings.DB_NAME,
-      user: settings.DB_USER,
-      password: () => signer.getAuthToken(),
-      ssl: { rejectUnauthorized: true, servername: settings.DB_PROXY_ENDPOINT },
-      connectionTimeoutMillis: timeouts.connectMs,
-      statement_timeout: timeouts.statementMs,
-      query_timeout: timeouts.statementMs + 1_000,
-      application_name: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'shipshape-jobs',
-    });
-    await client.connect();
-    return client;
+    database: settings.DB_NAME,
+    user: settings.DB_USER,
   };
+  return () => connect(target);
 }

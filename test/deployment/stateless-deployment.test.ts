@@ -5,11 +5,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { type EnvironmentName, loadEnvironmentConfig } from '../../lib/config';
 import { ShipshapeStage, stageId } from '../../lib/stages/shipshape-stage';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { readFindings, SKIP_BUNDLING } from '../helpers/synth';
+import { newTestApp, readFindings } from '../helpers/synth';
 
 /** One environment as the app builds it: service, safe deployment and edge in the stateless stack. */
 function synthWithDeployment(name: EnvironmentName) {
-  const app = new App({ context: SKIP_BUNDLING });
+  const app = newTestApp();
   const config = loadEnvironmentConfig(name);
   const stage = new ShipshapeStage(app, stageId(config), { config });
   const stack = stage.stateless;

@@ -4,7 +4,7 @@ import { loadEnvironmentConfig } from '../../lib/config';
 import { PipelineConfigError, validatePipelineConfig } from '../../lib/config/pipeline';
 import { apiUrlOutput, PipelineStack } from '../../lib/pipeline/pipeline-stack';
 import { ShipshapeStage, stageId } from '../../lib/stages/shipshape-stage';
-import { SKIP_BUNDLING } from '../helpers/synth';
+import { newTestApp } from '../helpers/synth';
 
 interface PipelineAction {
   Name: string;
@@ -31,7 +31,7 @@ describe('delivery pipeline', () => {
   let synthCommands: string;
 
   beforeAll(() => {
-    const app = new App({ context: SKIP_BUNDLING });
+    const app = newTestApp();
     const stack = new PipelineStack(app, 'Pipeline', {
       config: validatePipelineConfig(),
       stages: environmentStages(app),

@@ -1,10 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { buildShipshapeApp } from '../../lib/app';
 import { RAW_CONFIGS } from '../../lib/config';
-import { newTestApp, SKIP_BUNDLING, synthEnvironment } from '../helpers/synth';
+import { newTestApp, synthEnvironment } from '../helpers/synth';
 
 describe.each(['staging', 'production'] as const)('%s stage', (env) => {
   test('has a stateful and a stateless stack, the stateless one deployed after', () => {
@@ -103,7 +102,7 @@ describe('the whole app', () => {
   test('a bad config stops synth with a message naming environment, field and allowed values', () => {
     const bad = structuredClone(RAW_CONFIGS) as Record<'staging' | 'production', Record<string, unknown>>;
     (bad.production.database as Record<string, unknown>).backupRetentionDays = 90;
-    expect(() => buildShipshapeApp(new App({ context: SKIP_BUNDLING }), { rawConfigs: bad })).toThrow(
+    expect(() => buildShipshapeApp(newTestApp(), { rawConfigs: bad })).toThrow(
       /environment 'production'[\s\S]*database\.backupRetentionDays: got 90; must be at most 35/,
     );
   });
