@@ -130,6 +130,26 @@ interface LambdaBench {
   sourceMapKb: number;
   init: Stat;
 }
+
+/**
+ * The function's environment from the template, with CloudFormation references (unknown until
+ * deploy) replaced by an ARN-shaped placeholder, so modules that validate their environment at
+ * load time initialise as they would on Lambda.
+ */
+function placeholderFor(name: string): string {
+  if (name.endsWith('_ARN')) return 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:bench-AbCdEf';
+  if (name.endsWith('_URL')) return 'https://bench.example.com';
+  if (name.endsWith('_ID')) return 'E2BENCHPLACEHOLDER';
+  if (name.endsWith('_PORT')) return '5432';
+  return 'bench.example.internal';
+}
+
+function environmentOf(resource: { Properties?: { Environment?: { Variables?: Record<string, unknown> } } }) {
+  const variables = resource.Properties?.Environment?.Variables ?? {};
+  return Object.fromEntries(
+    Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : placeholderFor(k)]),
+  );
+}
 function findTemplates(dir: string): string[] {
   const found: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -141,9 +161,17 @@ function findTemplates(dir: string): string[] {
 }
 function benchLambdas(assemblyDir: string): LambdaBench[] {
   const seen = new Map<string, string>();
+  const environments = new Map<string, Record<string, string>>();
   for (const file of findTemplates(assemblyDir)) {
     const template = JSON.parse(readFileSync(file, 'utf8')) as {
-      Resources: Record<string, { Type: string; Metadata?: Record<string, string | boolean> }>;
+      Resources: Record<
+        string,
+        {
+          Type: string;
+          Metadata?: Record<string, string | boolean>;
+          Properties?: { Environment?: { Variables?: Record<string, unknown> } };
+        }
+      >;
     };
     for (const resource of Object.values(template.Resources)) {
       // Only functions esbuild bundled from lambda/: CDK's own providers ship prebuilt code.
@@ -155,6 +183,7 @@ function benchLambdas(assemblyDir: string): LambdaBench[] {
       const name = path.split('/').slice(2, -1).join('/');
       const dir = join(file, '..', asset);
       if (!seen.has(dir) || name.length < (seen.get(dir) ?? '').length) seen.set(dir, name);
+      environments.set(dir, environmentOf(resource));
     }
   }
   const results: LambdaBench[] = [];
@@ -172,8 +201,10 @@ function benchLambdas(assemblyDir: string): LambdaBench[] {
           `const t=performance.now();require(${JSON.stringify(entry)});process.stdout.write(String(performance.now()-t));`,
         ],
         {
-          // The Lambda runtime provides the AWS SDK v3; locally it comes from node_modules.
+          ...environments.get(dir),
+          // Modules resolve from the bundle; anything left external comes from node_modules.
           NODE_PATH: join(ROOT, 'node_modules'),
+          NODE_OPTIONS: '',
           AWS_REGION: 'eu-west-1',
           AWS_LAMBDA_FUNCTION_NAME: 'bench',
           POWERTOOLS_DEV: 'false',
@@ -194,9 +225,17 @@ function benchLambdas(assemblyDir: string): LambdaBench[] {
 // ---------------------------------------------------------------- CLI
 function benchCli() {
   const help: number[] = [];
-  for (let i = 0; i < Math.max(RUNS, 5); i++)
+  const dryRun: number[] = [];
+  // Mocked AWS: the in-memory environment of the CLI tests, preloaded; fake credentials so the
+  // SDK's credential chain resolves without an account.
+  const mocked = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench' };
+  const preload = ['-r', 'tsx/cjs', '-r', './bench/cli-mocked-aws.ts'];
+  for (let i = 0; i < Math.max(RUNS, 5); i++) {
     help.push(timed(process.execPath, ['bin/shipshape.js', '--help']).seconds);
-  return { help: stat(help) };
+    const argv = [...preload, 'bin/shipshape.js', 'rollback', '--env', 'staging', '--dry-run'];
+    dryRun.push(timed(process.execPath, argv, mocked).seconds);
+  }
+  return { help: stat(help), rollbackDryRun: stat(dryRun) };
 }
 
 // ---------------------------------------------------------------- main
@@ -209,7 +248,7 @@ function main() {
   const cli = benchCli();
   const tests = args['skip-tests'] ? undefined : benchTests();
 
-  const api = lambdas.find((l) => /Service\/Function|Api/i.test(l.function));
+  const api = lambdas.find((l) => /^Service\//.test(l.function));
   const checks: Array<{ budget: string; measured: string; ok: boolean }> = [
     {
       budget: `synth ≤ ${BUDGET.synthRatio}× empty app`,
@@ -262,6 +301,7 @@ function main() {
         `| Lambda \`${l.function}\`: bundle / source map / init | ${l.bundleKb.toFixed(0)} KB / ${l.sourceMapKb.toFixed(0)} KB / ${fmt(l.init, ' ms', 0)} |`,
     ),
     `| \`shipshape --help\` | ${fmt(cli.help, ' s')} |`,
+    `| \`shipshape rollback --env staging --dry-run\` (mocked AWS) | ${fmt(cli.rollbackDryRun, ' s')} |`,
     '',
     '| budget | measured | |',
     '| --- | --- | --- |',
