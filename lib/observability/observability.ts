@@ -56,6 +56,12 @@ export interface MonitoredFunction {
    */
   readonly timeout?: Duration;
   /**
+   * Alarm on the function's errors. Turn it off where the owning construct already alarms on
+   * them (BackgroundJobs' worker), so one failure opens one ticket.
+   * @default true
+   */
+  readonly errorsAlarm?: boolean;
+  /**
    * Severity of errors and throttles: `page` for functions users wait on.
    * @default 'ticket'
    */
@@ -278,13 +284,16 @@ export class Observability extends Construct {
         lambdaFunction: fn,
         alarmFriendlyName: f.name,
         humanReadableName: `Lambda ${f.name}`,
-        addFaultCountAlarm: {
-          [errorsAndThrottles]: {
-            maxErrorCount: 5,
-            runbookLink,
-            alarmDescriptionOverride: `Lambda ${f.name} raised more than 5 errors per 5 minutes, 3 periods in a row.`,
-          },
-        },
+        addFaultCountAlarm:
+          f.errorsAlarm === false
+            ? {}
+            : {
+                [errorsAndThrottles]: {
+                  maxErrorCount: 5,
+                  runbookLink,
+                  alarmDescriptionOverride: `Lambda ${f.name} raised more than 5 errors per 5 minutes, 3 periods in a row.`,
+                },
+              },
         addThrottlesCountAlarm: {
           [errorsAndThrottles]: {
             maxErrorCount: 0,

@@ -145,8 +145,8 @@ export class StatelessStack extends ShipshapeStack {
       heartbeatInterval: Duration.minutes(rv.heartbeatIntervalMinutes),
     });
     this.observability.addEdge(this.edge);
-    // The jobs worker's errors and the relay's backlog are alarmed by BackgroundJobs itself;
-    // here every function also gets throttles, duration near its timeout and concurrency.
+    // Every function gets throttles, duration near its timeout and concurrency; errors too,
+    // except the jobs worker's, which BackgroundJobs already alarms on (one failure, one ticket).
     this.observability.monitorFunctions(
       {
         name: 'Api',
@@ -154,16 +154,8 @@ export class StatelessStack extends ShipshapeStack {
         timeout: Duration.seconds(config.service.timeoutSeconds),
         severity: 'page',
       },
-      {
-        name: 'JobsWorker',
-        function: this.jobs.worker,
-        timeout: this.jobs.worker.timeout ?? Duration.seconds(30),
-      },
-      {
-        name: 'OutboxRelay',
-        function: this.jobs.relay,
-        timeout: this.jobs.relay.timeout ?? Duration.seconds(30),
-      },
+      { name: 'JobsWorker', function: this.jobs.worker, errorsAlarm: false },
+      { name: 'OutboxRelay', function: this.jobs.relay },
     );
 
     // --- Safe deployment --------------------------------------------------------------------

@@ -274,6 +274,15 @@ describe.each(['staging', 'production'] as const)('observability in %s', (env) =
       AlarmName: `Shipshape-${env}-Api-Fault-Count-Critical`,
     });
   });
+
+  test('one failure, one ticket: the jobs worker has no second errors alarm, the relay has one', () => {
+    const names = Object.values(s.e.stateless.findResources('AWS::CloudWatch::Alarm')).map((a) =>
+      String((a as { Properties: { AlarmName?: string } }).Properties.AlarmName ?? ''),
+    );
+    expect(names.filter((n) => /JobsWorker.*Fault/.test(n))).toEqual([]);
+    expect(names.filter((n) => /OutboxRelay.*Fault/.test(n))).toHaveLength(1);
+    expect(names.filter((n) => /JobsWorker.*Throttle/.test(n))).toHaveLength(1);
+  });
 });
 
 describe('runbooks', () => {
