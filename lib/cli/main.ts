@@ -12,8 +12,8 @@ export { ExitCode };
 /* eslint-disable @typescript-eslint/no-require-imports */
 interface CommandSpec {
   readonly summary: string;
-  /** Loads the command; absent while the command is not part of this release. */
-  readonly load?: () => Promise<{ run(argv: string[]): Promise<number> }>;
+  /** Loads the command module on first use (keeps `--help` from loading the AWS SDK). */
+  readonly load: () => Promise<{ run(argv: string[]): Promise<number> }>;
 }
 
 const COMMANDS: Record<string, CommandSpec> = {
@@ -43,10 +43,7 @@ const COMMANDS: Record<string, CommandSpec> = {
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
-  const lines = Object.entries(COMMANDS).map(
-    ([name, spec]) =>
-      `  ${name.padEnd(width)}  ${spec.summary}${spec.load ? '' : ' (coming in a later release)'}`,
-  );
+  const lines = Object.entries(COMMANDS).map(([name, spec]) => `  ${name.padEnd(width)}  ${spec.summary}`);
   return [
     'Usage: shipshape <command> [options]',
     '',
@@ -81,10 +78,6 @@ export async function main(argv: string[]): Promise<number> {
   const spec = COMMANDS[command];
   if (!spec) {
     console.error(`shipshape: unknown command '${command}'\n\n${usage()}`);
-    return ExitCode.USAGE;
-  }
-  if (!spec.load) {
-    console.error(`shipshape ${command}: not available in this release yet.`);
     return ExitCode.USAGE;
   }
   const module = await spec.load();
