@@ -9,6 +9,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+// The header grammar is the migration runner's; only the headers are read here (no SQL bodies),
+// so the CLI can judge schema compatibility from any checkout of migrations/.
+import { CONTRACTS_LINE, FILE_NAME, PHASE_LINE } from '../migrations/migration-files';
 
 export interface MigrationHeader {
   /** File name without `.sql`, e.g. `0005_drop_legacy_title`. */
@@ -19,8 +22,6 @@ export interface MigrationHeader {
   readonly contracts?: number;
 }
 
-const FILE = /^(\d{4})_[a-z0-9_]+\.sql$/;
-
 /** Reads the phase headers of every `NNNN_name.sql` file in a migrations folder, in order. */
 export function readMigrationHeaders(directory: string): MigrationHeader[] {
   let files: string[];
@@ -30,7 +31,7 @@ export function readMigrationHeaders(directory: string): MigrationHeader[] {
     return [];
   }
   return files
-    .filter((f) => FILE.test(f))
+    .filter((f) => FILE_NAME.test(f))
     .sort()
     .map((file) => parseMigrationHeader(file, readFileSync(join(directory, file), 'utf8')));
 }
@@ -38,11 +39,12 @@ export function readMigrationHeaders(directory: string): MigrationHeader[] {
 /** Parses lines 1-2 of a migration: `-- phase: expand|contract` and `-- contracts: NNNN`. */
 export function parseMigrationHeader(file: string, text: string): MigrationHeader {
   const [first = '', second = ''] = text.split(/\r?\n/, 2);
-  const phase = /^--\s*phase:\s*(expand|contract)\s*$/.exec(first)?.[1];
+  const phase = PHASE_LINE.exec(first)?.[1];
   if (phase !== 'expand' && phase !== 'contract') {
     throw new Error(`${file}: line 1 must be '-- phase: expand' or '-- phase: contract' (got '${first}')`);
   }
-  const contracts = /^--\s*contracts:\s*(\d{4})\s*$/.exec(second)?.[1];
+  // `-- contracts:` names the expand by number or by full name; its number is what counts here.
+  const contracts = /^(\d{4})/.exec(CONTRACTS_LINE.exec(second)?.[1] ?? '')?.[1];
   if (phase === 'contract' && !contracts) {
     throw new Error(
       `${file}: a contract migration needs line 2 '-- contracts: NNNN' naming its expand migration`,

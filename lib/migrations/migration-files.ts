@@ -55,9 +55,12 @@ export class MigrationFileError extends Error {
   }
 }
 
-const FILE_NAME = /^(\d{4})_[a-z0-9]+(?:_[a-z0-9]+)*\.sql$/;
-const PHASE_LINE = /^--\s*phase:\s*(\S+)\s*$/;
-const CONTRACTS_LINE = /^--\s*contracts:\s*(\S+)\s*$/;
+/** `NNNN_snake_case_name.sql`; group 1 is the number. */
+export const FILE_NAME = /^(\d{4})_[a-z0-9]+(?:_[a-z0-9]+)*\.sql$/;
+/** Line 1 of every migration: `-- phase: expand|contract`; group 1 is the phase. */
+export const PHASE_LINE = /^--\s*phase:\s*(\S+)\s*$/;
+/** Line 2 of a contract migration: `-- contracts: NNNN` (or the expand's name); group 1 is it. */
+export const CONTRACTS_LINE = /^--\s*contracts:\s*(\S+)\s*$/;
 // node-pg-migrate's markers: a line comment `-- Up Migration` / `-- Down Migration`.
 const UP_MARKER = /^\s*--\s*up migration\s*$/im;
 const DOWN_MARKER = /^\s*--\s*down migration\s*$/im;
