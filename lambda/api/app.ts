@@ -2,9 +2,9 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { Authenticator, Caller } from './auth';
-import type { CacheClient, ItemCache } from './cache';
-import type { Database } from './db';
-import { ApiError, badRequest, classify, notFound } from './errors';
+import type { CacheClient, ItemCache } from '../runtime/cache';
+import type { Database } from '../runtime/pool';
+import { ApiError, badRequest, classify, notFound } from '../runtime/errors';
 import {
   errorResponse,
   header,
@@ -14,7 +14,7 @@ import {
   requestIdOf,
   validate,
   type ApiResponse,
-} from './http';
+} from '../runtime/http';
 import { IDEMPOTENCY_KEY, type Idempotency, type StoredResponse } from './idempotency';
 import {
   createNoteInput,
@@ -27,7 +27,8 @@ import {
   putNoteInput,
 } from './notes';
 import type { RateLimiter } from './rate-limit';
-import { withTimeout } from './timeout';
+import { errorSummary, logError } from '../runtime/log';
+import { withTimeout } from '../runtime/timeout';
 
 /**
  * Runs before routing, for checks that apply to every request (e.g. the edge's origin-verify
@@ -365,32 +366,4 @@ async function health({ requestId }: RequestContext, deps: ApiDependencies): Pro
     { status: healthy ? 'ok' : 'degraded', checks: { database, cache } },
     healthy ? {} : { 'retry-after': '5' },
   );
-}
-
-function logError(logger: Logger, error: ApiError): void {
-  const details = {
-    code: error.code,
-    status: error.status,
-    kind: error.kind,
-    error: errorSummary(error.cause),
-  };
-  if (error.kind === 'user') logger.info('request refused', details);
-  else if (error.kind === 'retryable') logger.warn('dependency failure (retryable)', details);
-  else logger.error('request failed (fatal)', { ...details, stack: errorStack(error.cause) });
-}
-
-function errorSummary(error: unknown): { name: string; message: string; code?: string } | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { name, message, code } = error as { name?: unknown; message?: unknown; code?: unknown };
-  return {
-    name: String(name ?? 'Error'),
-    message: String(message ?? ''),
-    ...(typeof code === 'string' ? { code } : {}),
-  };
-}
-
-function errorStack(error: unknown): string | undefined {
-  const stack =
-    typeof error === 'object' && error !== null ? (error as { stack?: unknown }).stack : undefined;
-  return typeof stack === 'string' ? stack : undefined;
 }

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { type AccessTokenClaims, TokenVerificationError } from '../shared/jwt';
-import { unauthorized, unavailable } from './errors';
-import { header } from './http';
+import { unauthorized, unavailable } from '../runtime/errors';
+import { header } from '../runtime/http';
 
 /** The authenticated caller. `id` is the Cognito `sub`; it keys ownership and RLS. */
 export interface Caller {

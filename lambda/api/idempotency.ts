@@ -9,8 +9,8 @@ import {
 import { CachePersistenceLayer } from '@aws-lambda-powertools/idempotency/cache';
 import type { IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context } from 'aws-lambda';
-import type { CacheClient } from './cache';
-import { ApiError, unavailable } from './errors';
+import type { CacheClient } from '../runtime/cache';
+import { ApiError, unavailable } from '../runtime/errors';
 
 /** What identifies one write: who, which route (method + path), which key, and what was sent. */
 export interface IdempotencyScope {

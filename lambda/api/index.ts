@@ -1,17 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { cognitoIssuer, createAccessTokenVerifier } from '../shared/jwt';
 import { createOriginVerifier } from '../shared/origin-verify';
 import { type ApiDependencies, createApiHandler } from './app';
-import { createCacheClient } from './cache';
-import { createIamPool } from './db';
+import { createCacheClient, readCacheToken } from '../runtime/cache';
+import { createIamPool } from '../runtime/pool';
 import { createDependencies } from './dependencies';
-import { classify } from './errors';
+import { classify } from '../runtime/errors';
 import { originGuard } from './origin-guard';
-import { type ApiResponse, errorResponse, requestIdOf } from './http';
-import { withTimeout } from './timeout';
+import { type ApiResponse, configureMessages, errorResponse, requestIdOf } from '../runtime/http';
 
 /** The function's environment: identifiers only, never a secret value. */
 const text = z.string().check(z.minLength(1));
@@ -43,26 +42,10 @@ const secrets = new SecretsManagerClient({
 
 const startupLogger = new Logger();
 
-/** The cache AUTH token from its secret: JSON with `password`/`token`, or the bare string. */
-export async function readCacheToken(secretArn: string | undefined): Promise<string | undefined> {
-  if (secretArn === undefined) return undefined;
-  const { SecretString } = await withTimeout(
-    secrets.send(new GetSecretValueCommand({ SecretId: secretArn })),
-    3000,
-    'reading the cache auth secret',
-  );
-  if (SecretString === undefined) throw new Error('the cache auth secret has no string value');
-  try {
-    const parsed = JSON.parse(SecretString) as { password?: unknown; token?: unknown };
-    const token = parsed.password ?? parsed.token;
-    if (typeof token === 'string') return token;
-  } catch {
-    // not JSON: the secret is the bare token
-  }
-  return SecretString;
-}
+export { readCacheToken };
 
 async function build(): Promise<ApiDependencies> {
+  configureMessages();
   const env = z.parse(environment, process.env);
   const pool = createIamPool({
     host: env.DB_HOST,
@@ -79,7 +62,7 @@ async function build(): Promise<ApiDependencies> {
     port: env.CACHE_PORT,
     tls: true,
     username: env.CACHE_USERNAME,
-    password: await readCacheToken(env.CACHE_AUTH_SECRET_ARN),
+    password: await readCacheToken(env.CACHE_AUTH_SECRET_ARN, secrets),
     connectTimeoutMs: 1000,
     commandTimeoutMs: 250,
   });

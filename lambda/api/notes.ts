@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import type { Sql } from './db';
-import { ApiError, badRequest, notFound } from './errors';
+import type { Sql } from '../runtime/pool';
+import { ApiError, badRequest, notFound } from '../runtime/errors';
 import { enqueueInTransaction } from '../shared/outbox';
 
 export const TITLE_MAX = 200;

@@ -1,6 +1,6 @@
 import { type OriginVerifier, OriginVerifyUnavailableError } from '../shared/origin-verify';
 import type { BeforeRouteHook } from './app';
-import { ApiError, unavailable } from './errors';
+import { ApiError, unavailable } from '../runtime/errors';
 
 /**
  * Refuses requests that did not come through CloudFront: the distribution adds a secret

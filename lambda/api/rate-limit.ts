@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CacheClient } from './cache';
+import type { CacheClient } from '../runtime/cache';
 
 /**
  * Token bucket, atomically in one Lua script: refills continuously at `rate` tokens per

@@ -4,7 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Client } from 'pg';
 import { z } from 'zod';
-import { databaseSettingsFromEnv, iamDatabaseConnector } from '../shared/iam-database';
+import { databaseSettingsFromEnv, iamDatabaseConnector } from '../runtime/database-settings';
 import { JOBS_METRIC_NAMESPACE } from '../shared/job-metrics';
 import { LogNotifier } from './notifier';
 import { processBatch } from './worker';

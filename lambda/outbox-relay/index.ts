@@ -3,7 +3,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { databaseSettingsFromEnv, iamDatabaseConnector } from '../shared/iam-database';
+import { databaseSettingsFromEnv, iamDatabaseConnector } from '../runtime/database-settings';
 import { JOBS_METRIC_NAMESPACE } from '../shared/job-metrics';
 import { relayOutbox, type RelayResult } from './relay';
 

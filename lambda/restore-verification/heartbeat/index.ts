@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import type { Client } from 'pg';
 import { z } from 'zod';
-import { type ConnectFn, iamConnect, withConnection } from '../../shared/iam-postgres';
+import { type ConnectFn, iamConnect, withConnection } from '../../runtime/iam-connect';
 
 /**
  * Inserts one `heartbeat` row through the RDS Proxy as `app` (IAM token, TLS). Run on a schedule,

@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import type { Client } from 'pg';
 import { z } from 'zod';
 import { FatalError, UserError } from '../../shared/errors';
-import { type ConnectFn, iamConnect, withConnection } from '../../shared/iam-postgres';
+import { type ConnectFn, iamConnect, withConnection } from '../../runtime/iam-connect';
 
 /**
  * Connects as `restore_verifier` (read-only, IAM token, TLS) and

@@ -7,10 +7,10 @@ import { Client, type Pool } from 'pg';
 import { type ApiDependencies, createApiHandler } from '../../../lambda/api/app';
 import { originGuard } from '../../../lambda/api/origin-guard';
 import { createOriginVerifier } from '../../../lambda/shared/origin-verify';
-import { type CacheClient, createCacheClient } from '../../../lambda/api/cache';
-import { createPool, Database } from '../../../lambda/api/db';
+import { type CacheClient, createCacheClient } from '../../../lambda/runtime/cache';
+import { createPool, Database } from '../../../lambda/runtime/pool';
 import { type ApiSettings, createDependencies } from '../../../lambda/api/dependencies';
-import type { ApiResponse } from '../../../lambda/api/http';
+import type { ApiResponse } from '../../../lambda/runtime/http';
 import { cognitoIssuer, createAccessTokenVerifier } from '../../../lambda/shared/jwt';
 import { createTestDatabase, type TestDatabase, withAdminClient } from '../../helpers/postgres';
 

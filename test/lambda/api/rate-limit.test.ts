@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type CacheClient, createCacheClient } from '../../../lambda/api/cache';
+import { type CacheClient, createCacheClient } from '../../../lambda/runtime/cache';
 import { RateLimiter } from '../../../lambda/api/rate-limit';
 
 const REDIS_URL = new URL(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');

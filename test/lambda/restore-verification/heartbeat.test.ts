@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Client } from 'pg';
 import { createHandler, type Heartbeat } from '../../../lambda/restore-verification/heartbeat';
-import type { ConnectFn } from '../../../lambda/shared/iam-postgres';
+import type { ConnectFn } from '../../../lambda/runtime/iam-connect';
 import { createTestDatabase, type TestDatabase, TEST_DATABASE_URL } from '../../helpers/postgres';
 
 const server = new URL(TEST_DATABASE_URL);

@@ -11,7 +11,7 @@ import {
   type VerificationResult,
   type VerifierEnvironment,
 } from '../../../lambda/restore-verification/verifier';
-import type { ConnectFn } from '../../../lambda/shared/iam-postgres';
+import type { ConnectFn } from '../../../lambda/runtime/iam-connect';
 import { createTestDatabase, type TestDatabase, TEST_DATABASE_URL } from '../../helpers/postgres';
 
 /** Every migration in the repository, oldest first: the seeded source is migrated to the newest. */

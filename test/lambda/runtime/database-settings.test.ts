@@ -1,4 +1,4 @@
-import { databaseSettingsFromEnv } from '../../../lambda/shared/iam-database';
+import { databaseSettingsFromEnv } from '../../../lambda/runtime/database-settings';
 
 describe('database settings from the environment', () => {
   const env = {

@@ -5,7 +5,13 @@ import { en } from 'zod/locales';
 import { ApiError, badRequest, type FieldErrors } from './errors';
 
 // zod/mini ships without messages; English ones for the checks that carry no message of their own.
-z.config(en());
+// Set on first validation rather than at import, so importing this module has no side effects.
+let messagesConfigured = false;
+export function configureMessages(): void {
+  if (messagesConfigured) return;
+  z.config(en());
+  messagesConfigured = true;
+}
 
 export type ApiResponse = APIGatewayProxyStructuredResultV2 & {
   statusCode: number;
@@ -97,6 +103,7 @@ export function parseJsonBody<T>(
 
 /** Validates `value` against `schema`, or throws a 400 naming every bad field. */
 export function validate<T>(schema: z.ZodMiniType<T>, value: unknown, what: string): T {
+  configureMessages();
   const result = z.safeParse(schema, value);
   if (result.success) return result.data;
   const fields: FieldErrors = {};

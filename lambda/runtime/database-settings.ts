@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { iamConnect, type PostgresTimeouts } from './iam-postgres';
+import { iamConnect, type PostgresTimeouts } from './iam-connect';
 import { z } from 'zod';
 
 /** Where and as whom a function connects: read from its environment, set by the construct. */

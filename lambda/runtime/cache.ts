@@ -1,3 +1,4 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createClient } from '@redis/client';
 import { withTimeout } from './timeout';
 
@@ -87,4 +88,40 @@ export class ItemCache<T> {
   public async invalidate(ownerId: string, id: string): Promise<void> {
     await this.client.del(this.key(ownerId, id));
   }
+}
+
+let secretsClient: SecretsManagerClient | undefined;
+
+/** One Secrets Manager client per container, created on first use (no work at import time). */
+function defaultSecretsClient(): SecretsManagerClient {
+  secretsClient ??= new SecretsManagerClient({
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 },
+    maxAttempts: 2,
+  });
+  return secretsClient;
+}
+
+/**
+ * The cache AUTH token from its secret: JSON with `password`/`token`, or the bare string. Read
+ * at cold start so the token never sits in the function's environment.
+ */
+export async function readCacheToken(
+  secretArn: string | undefined,
+  secrets: SecretsManagerClient = defaultSecretsClient(),
+): Promise<string | undefined> {
+  if (secretArn === undefined) return undefined;
+  const { SecretString } = await withTimeout(
+    secrets.send(new GetSecretValueCommand({ SecretId: secretArn })),
+    3000,
+    'reading the cache auth secret',
+  );
+  if (SecretString === undefined) throw new Error('the cache auth secret has no string value');
+  try {
+    const parsed = JSON.parse(SecretString) as { password?: unknown; token?: unknown };
+    const token = parsed.password ?? parsed.token;
+    if (typeof token === 'string') return token;
+  } catch {
+    // not JSON: the secret is the bare token
+  }
+  return SecretString;
 }

@@ -1,0 +1,69 @@
+/**
+ * `@shipshape/cdk/runtime`: the library Lambda handlers import, ours and adopters'. No CDK
+ * code, no work at import time; import what you use and the bundler drops the rest.
+ * Examples: docs/runtime.md.
+ */
+export {
+  apiHandler,
+  type ApiHandlerOptions,
+  type HttpApiHandler,
+  type RequestOutcome,
+  type RequestOutcomeHook,
+} from './handler';
+export { currentRequest, remainingBudgetMs, runInRequestScope, type RequestScope } from './request-scope';
+export { createPoolFromEnv, type PoolFromEnvOptions } from './env-pool';
+export { connectCacheFromEnv, type CacheFromEnvOptions } from './env-cache';
+export {
+  createIamPool,
+  createPool,
+  Database,
+  sqlComment,
+  type IamPoolSettings,
+  type Sql,
+  type TransactionContext,
+} from './pool';
+export {
+  iamConnect,
+  withConnection,
+  type ConnectFn,
+  type PostgresTarget,
+  type PostgresTimeouts,
+} from './iam-connect';
+export {
+  databaseSettingsFromEnv,
+  iamDatabaseConnector,
+  type ConnectDatabase,
+  type DatabaseSettings,
+} from './database-settings';
+export {
+  connector,
+  createCacheClient,
+  ItemCache,
+  readCacheToken,
+  type CacheClient,
+  type CacheClientSettings,
+} from './cache';
+export {
+  ApiError,
+  badRequest,
+  classify,
+  isTransient,
+  notFound,
+  unauthorized,
+  unavailable,
+  type ApiErrorOptions,
+  type ErrorKind,
+  type FieldErrors,
+} from './errors';
+export {
+  errorResponse,
+  header,
+  json,
+  noContent,
+  parseJsonBody,
+  requestIdOf,
+  validate,
+  type ApiResponse,
+} from './http';
+export { errorSummary, logError } from './log';
+export { TimeoutError, withTimeout } from './timeout';
