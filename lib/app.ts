@@ -3,6 +3,7 @@ import { AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks } from 'cdk-nag
 import { type EnvironmentName, ENVIRONMENT_NAMES, RAW_CONFIGS, validateEnvironmentConfig } from './config';
 import { validatePipelineConfig } from './config/pipeline';
 import { PipelineStack } from './pipeline/pipeline-stack';
+import type { ServiceApplication } from './service/application';
 import { ProductionReadinessChecks } from './policy/production-readiness-checks';
 import { createEnvironmentStages, type ShipshapeStage } from './stages/shipshape-stage';
 
@@ -19,6 +20,19 @@ export interface BuildShipshapeAppOptions {
    * @default true
    */
   readonly policyChecks?: boolean;
+
+  /**
+   * The service both environments run: an adopter's code, migrations and checks.
+   * @default - the sample API of this repository
+   */
+  readonly application?: ServiceApplication;
+
+  /**
+   * The staging -> production delivery pipeline (CDK Pipelines), from its raw config; `false`
+   * leaves it out (deploy with `cdk deploy` or your own CI).
+   * @default - the checked-in pipeline config of lib/config/pipeline.ts
+   */
+  readonly pipeline?: unknown;
 }
 
 /**
@@ -29,7 +43,7 @@ export interface BuildShipshapeAppOptions {
 export function buildShipshapeApp(app: App, options: BuildShipshapeAppOptions = {}): ShipshapeStage[] {
   const rawConfigs = options.rawConfigs ?? RAW_CONFIGS;
   const configs = ENVIRONMENT_NAMES.map((name) => validateEnvironmentConfig(name, rawConfigs[name]));
-  const stages = createEnvironmentStages(app, configs);
+  const stages = createEnvironmentStages(app, configs, options.application);
   if (options.policyChecks ?? true) {
     Validations.of(app).addPlugins(
       new AwsSolutionsChecks(app),
@@ -41,10 +55,12 @@ export function buildShipshapeApp(app: App, options: BuildShipshapeAppOptions = 
     );
   }
   // The pipeline deploys these same stages (built once): last, once every stage is complete.
-  new PipelineStack(app, 'Pipeline', {
-    config: validatePipelineConfig(),
-    stages,
-    alarmEmail: stages[stages.length - 1].config.alarmEmail,
-  });
+  if (options.pipeline !== false) {
+    new PipelineStack(app, 'Pipeline', {
+      config: validatePipelineConfig(options.pipeline),
+      stages,
+      alarmEmail: stages[stages.length - 1].config.alarmEmail,
+    });
+  }
   return stages;
 }

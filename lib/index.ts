@@ -21,3 +21,4 @@ export * from './pipeline/delivery-pipeline';
 export * from './pipeline/pipeline-stack';
 export * from './config/pipeline';
 export * from './policy';
+export * from './service/application';

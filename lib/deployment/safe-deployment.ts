@@ -12,6 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import type { SmokeCheck } from '../../lambda/deploy-hooks/smoke-test/smoke';
 import { guardRuleId } from '../policy/readiness-rules';
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
@@ -116,6 +117,11 @@ export interface MigrationTarget {
    * @default - `dbname` of the secret, else `postgres`
    */
   readonly databaseName?: string;
+  /**
+   * Directory of the migration files the gate applies (they travel with the gate).
+   * @default - migrations/ of this package (the sample service)
+   */
+  readonly directory?: string;
 }
 
 /** Where the smoke test knocks and who it signs in as. */
@@ -129,6 +135,17 @@ export interface SmokeTestTarget {
    * @default 'smoke-test@shipshape.invalid'
    */
   readonly username?: string;
+  /**
+   * Public liveness path probed first.
+   * @default '/health'
+   */
+  readonly healthPath?: string;
+  /**
+   * The service's own checks, run after sign-in (the smoke user's token is sent unless
+   * `authenticated: false`; writes get a fresh Idempotency-Key).
+   * @default - the sample API's note round trip
+   */
+  readonly checks?: readonly SmokeCheck[];
 }
 
 /** Props of {@link SafeDeployment}. */
@@ -145,6 +162,12 @@ export interface SafeDeploymentProps extends SafeDeploymentOptions {
    * @default - no AfterAllowTraffic hook
    */
   readonly smokeTest?: SmokeTestTarget;
+  /**
+   * Path of the API's liveness check the gate invokes on the new version (a synthetic
+   * `GET <healthPath>` event) before any traffic shifts.
+   * @default '/health'
+   */
+  readonly healthPath?: string;
   /**
    * The edge's origin-verify secret, when the API refuses requests without CloudFront's header:
    * the gate's self-test (a direct invoke of the new version) sends its current value.
@@ -268,6 +291,7 @@ export class SafeDeployment extends Construct {
         // Node 20+ Lambda runtimes load the RDS certificate authorities only when asked to.
         NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
         ...(props.originVerifySecret ? { ORIGIN_VERIFY_SECRET_ARN: props.originVerifySecret.secretArn } : {}),
+        ...(props.healthPath ? { HEALTH_PATH: props.healthPath } : {}),
         ...(props.migrations
           ? {
               DB_SECRET_ARN: props.migrations.secret.secretArn,
@@ -370,6 +394,8 @@ export class SafeDeployment extends Construct {
         USER_POOL_CLIENT_ID: target.userPoolClient.userPoolClientId,
         SMOKE_USERNAME: username,
         SMOKE_PASSWORD_SECRET_ARN: this.smokeTestCredentials.secretArn,
+        ...(target.healthPath ? { SMOKE_HEALTH_PATH: target.healthPath } : {}),
+        ...(target.checks ? { SMOKE_CHECKS: JSON.stringify(target.checks) } : {}),
       },
     });
     this.smokeTestCredentials.grantRead(this.smokeTest);
@@ -530,7 +556,7 @@ export class SafeDeployment extends Construct {
                 beforeInstall: () => [],
                 // The migration files travel with the gate: lib/migrations finds them next to the handler.
                 afterBundling: (inputDir: string, outputDir: string) => [
-                  `mkdir -p "${outputDir}/migrations" && cp "${inputDir}"/migrations/*.sql "${outputDir}/migrations/"`,
+                  `mkdir -p "${outputDir}/migrations" && cp "${options.migrations?.directory ?? `${inputDir}/migrations`}"/*.sql "${outputDir}/migrations/"`,
                 ],
               }
             : undefined,

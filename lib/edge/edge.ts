@@ -106,6 +106,11 @@ export interface EdgeOptions {
 export interface EdgeProps extends EdgeOptions {
   /** The function (usually its `live` alias) that serves every API route. */
   readonly handler: lambda.IFunction;
+  /**
+   * The public liveness route (no authorizer; it must return no data).
+   * @default '/health'
+   */
+  readonly healthPath?: string;
   /** User pool whose tokens the API accepts. */
   readonly userPool: cognito.IUserPool;
   /** App client of the user pool: the audience the JWT authorizer requires. */
@@ -183,7 +188,7 @@ export class Edge extends Construct {
 
     const integration = new HttpLambdaIntegration('Service', props.handler);
     const [healthRoute] = this.httpApi.addRoutes({
-      path: '/health',
+      path: props.healthPath ?? '/health',
       methods: [apigwv2.HttpMethod.GET],
       integration,
     });

@@ -68,15 +68,16 @@ const DOWN_MARKER = /^\s*--\s*down migration\s*$/im;
 const TRANSACTION_CONTROL = /^\s*(begin|commit|rollback|start\s+transaction)\s*(transaction|work)?\s*;/im;
 
 /**
- * Finds the migrations directory: `SHIPSHAPE_MIGRATIONS_DIR`, then `migrations/` at the
- * repository root (two levels above this file), then `migrations/` next to a bundled handler.
+ * Finds the migrations directory: `SHIPSHAPE_MIGRATIONS_DIR`, then `migrations/` in the current
+ * directory (an adopter's repository), then `migrations/` of this package (two levels above
+ * this file), then `migrations/` next to a bundled handler.
  */
 export function defaultMigrationsDir(): string {
   const candidates = [
     process.env.SHIPSHAPE_MIGRATIONS_DIR,
+    resolve(process.cwd(), 'migrations'),
     resolve(__dirname, '..', '..', 'migrations'),
     resolve(__dirname, 'migrations'),
-    resolve(process.cwd(), 'migrations'),
   ].filter((c): c is string => c !== undefined && c !== '');
   const found = candidates.find((c) => existsSync(c));
   if (!found) {
@@ -87,6 +88,17 @@ export function defaultMigrationsDir(): string {
   }
   return found;
 }
+
+/**
+ * What an adopter with an existing schema and no migrations must do; shown when a directory
+ * holds none.
+ */
+export const BASELINE_ADVICE =
+  'A database that already has tables needs a baseline migration first: dump the schema ' +
+  '(pg_dump --schema-only --no-owner --no-privileges "$DATABASE_URL"), put its CREATE statements ' +
+  "under '-- Up Migration' of NNNN_baseline.sql with line 1 '-- phase: expand', grant the tables to " +
+  "the service's database role (app), and write the DROP statements under '-- Down Migration'. " +
+  '`shipshape init` writes it from a schema.sql it finds; see docs/adopt.md#baseline-migration.';
 
 /** Removes SQL line comments and blank lines: what is left is what would run. */
 function executableSql(sql: string): string {
@@ -169,7 +181,7 @@ export function parseMigration(fileName: string, content: string, path = fileNam
  * order. Throws {@link MigrationFileError} listing every problem.
  */
 export function loadMigrations(dir: string = defaultMigrationsDir()): Migration[] {
-  if (!existsSync(dir)) throw new MigrationFileError(dir, [`directory does not exist`]);
+  if (!existsSync(dir)) throw new MigrationFileError(dir, [`directory does not exist. ${BASELINE_ADVICE}`]);
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.sql'))
     .sort();
@@ -204,7 +216,7 @@ export function loadMigrations(dir: string = defaultMigrationsDir()): Migration[
     }
     return m;
   });
-  if (files.length === 0) problems.push('no *.sql migration files');
+  if (files.length === 0) problems.push(`no *.sql migration files yet. ${BASELINE_ADVICE}`);
   if (problems.length > 0) throw new MigrationFileError(dir, problems);
   return resolved;
 }

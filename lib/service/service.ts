@@ -1,4 +1,4 @@
-import * as path from 'node:path';
+import { existsSync } from 'node:fs';
 import { Duration, RemovalPolicy, Size, Token, Tokenization, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
@@ -39,8 +39,94 @@ export interface ServiceCache {
   grantConnect(grantee: iam.IGrantable & ec2.IConnectable): iam.Grant;
 }
 
+/**
+ * The team's code: an `entry` file bundled at synth with esbuild (the settings of
+ * {@link HANDLER_BUNDLING}), or a ready `code` + `handler`. Exactly one of `entry` and `code`.
+ */
+export interface ServiceCode {
+  /**
+   * Entry file of the API handler (`.ts` or `.js`, exporting `handler`), bundled at synth in the
+   * adopter's repository.
+   * @default - none; `code` must be set
+   */
+  readonly entry?: string;
+  /**
+   * Ready code, e.g. a prebuilt asset or `lambda.Code.fromAsset('dist/api')`.
+   * @default - none; `entry` must be set
+   */
+  readonly code?: lambda.Code;
+  /**
+   * The handler: the exported function's name with `entry`, `file.export` with `code`.
+   * @default 'handler' with `entry`; required with `code`
+   */
+  readonly handler?: string;
+  /**
+   * Root of the project `entry` belongs to (esbuild resolves modules from here).
+   * @default - the directory of the closest lock file
+   */
+  readonly projectRoot?: string;
+  /**
+   * Lock file of that project.
+   * @default - the closest package-lock.json, yarn.lock, pnpm-lock.yaml or bun.lockb
+   */
+  readonly depsLockFilePath?: string;
+}
+
+/**
+ * The esbuild settings of every handler Shipshape bundles: minified CommonJS for Node 24 with a
+ * source map (no sources inside), the AWS SDK clients bundled (tested versions, only those
+ * imported) and the optional native `pg` binding left out.
+ */
+export const HANDLER_BUNDLING: nodejs.BundlingOptions = {
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  target: 'node24',
+  format: nodejs.OutputFormat.CJS,
+  bundleAwsSDK: true,
+};
+
 /** Reusable knobs of {@link Service}. */
 export interface ServiceOptions {
+  /**
+   * Description of the function.
+   * @default 'API (HTTP API payload v2)'
+   */
+  readonly description?: string;
+
+  /**
+   * Service name on logs and metrics (`POWERTOOLS_SERVICE_NAME`, the `service` dimension).
+   * @default 'shipshape-api'
+   */
+  readonly serviceName?: string;
+
+  /**
+   * Extra environment of the function: identifiers and settings only. Secrets go in Secrets
+   * Manager and are read at run time; names the construct sets itself are refused.
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+
+  /**
+   * Extra permissions of the function (least privilege: name the resources). For resources
+   * with a `grant*()` method, call it with {@link Service.function} instead.
+   * @default - none
+   */
+  readonly initialPolicy?: iam.PolicyStatement[];
+
+  /**
+   * Public liveness path of the API: routed without authorization at the edge and probed by the
+   * deployment smoke test. It must answer 200 without data.
+   * @default '/health'
+   */
+  readonly healthPath?: string;
+
+  /**
+   * Directory of the service's migrations; the newest names {@link schemaVersion}.
+   * @default - migrations/ of this package (the sample service)
+   */
+  readonly migrationsDirectory?: string;
+
   /**
    * Memory of the API function (CPU scales with it).
    * @default Size.mebibytes(512)
@@ -112,7 +198,7 @@ export interface ServiceOptions {
 }
 
 /** Props of {@link Service}. */
-export interface ServiceProps extends ServiceOptions {
+export interface ServiceProps extends ServiceOptions, ServiceCode {
   /** VPC of the database proxy and cache. */
   readonly vpc: ec2.IVpc;
 
@@ -130,15 +216,18 @@ export interface ServiceProps extends ServiceOptions {
 const TOKEN_VALIDITY_MINUTES = { min: 5, max: 24 * 60 } as const;
 
 /**
- * The sample API: a Node.js Lambda (arm64, bundled by esbuild) in the application subnets,
- * published as a new version on every code change behind the alias `live` (the deployment
- * shifts traffic on it), talking to PostgreSQL through the RDS Proxy as `app` with IAM tokens and
- * to Valkey over TLS; and the Cognito user pool + app client whose access tokens the edge's JWT
- * authorizer checks.
+ * A team's API on Lambda: their code ({@link ServiceCode}: an entry bundled at synth or ready
+ * code) as a Node.js function (arm64) in the application subnets, published as a new version on
+ * every code change behind the alias `live` (the deployment shifts traffic on it), talking to
+ * PostgreSQL through the RDS Proxy with IAM tokens and to Valkey over TLS (the runtime library
+ * `@shipshape/cdk/runtime` reads the environment this sets); and the Cognito user pool + app
+ * client whose access tokens the edge's JWT authorizer checks. The sample API is one user.
  */
 export class Service extends Construct {
   /** The API function; invoke it through {@link alias}. */
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
+  /** Public liveness path (routed without authorization, probed by the smoke test). */
+  public readonly healthPath: string;
   /** Alias `live`: what the HTTP API integrates with and what deployments shift. */
   public readonly alias: lambda.Alias;
   public readonly logGroup: logs.LogGroup;
@@ -157,6 +246,8 @@ export class Service extends Construct {
     const accessTokenValidity = props.accessTokenValidity ?? Duration.minutes(60);
     const databaseUser = props.databaseUser ?? 'app';
     this.validate({ memorySize, timeout, requestsPerMinute, accessTokenValidity, databaseUser });
+    this.healthPath = props.healthPath ?? '/health';
+    this.validateCode(props);
 
     this.userPool = new cognito.UserPool(this, 'UserPool', {
       selfSignUpEnabled: props.selfSignUp ?? false,
@@ -225,19 +316,25 @@ export class Service extends Construct {
       USER_POOL_CLIENT_ID: this.userPoolClient.userPoolClientId,
       VERIFY_TOKEN_SIGNATURE: String(props.verifyTokenSignature ?? true),
       REQUESTS_PER_MINUTE_PER_CALLER: String(requestsPerMinute),
-      SHIPSHAPE_SCHEMA_VERSION: props.schemaVersion ?? newestMigration(),
-      POWERTOOLS_SERVICE_NAME: 'shipshape-api',
+      SHIPSHAPE_SCHEMA_VERSION: props.schemaVersion ?? newestMigration(props.migrationsDirectory),
+      POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'shipshape-api',
       POWERTOOLS_METRICS_NAMESPACE: 'Shipshape',
       POWERTOOLS_LOG_LEVEL: 'INFO',
-      // Stack traces point into lambda/api/*.ts (the bundle ships a source map).
+      // Stack traces point into the sources (the bundle ships a source map).
       NODE_OPTIONS: '--enable-source-maps',
     };
     if (props.cache.authToken) environment.CACHE_AUTH_SECRET_ARN = props.cache.authToken.secretArn;
+    for (const [name, value] of Object.entries(props.environment ?? {})) {
+      if (name in environment || name === 'CACHE_AUTH_SECRET_ARN' || name.startsWith('AWS_')) {
+        throw new Error(
+          `Service '${this.node.path}': environment variable ${name} is set by the construct (or reserved by Lambda); choose another name`,
+        );
+      }
+      environment[name] = value;
+    }
 
-    this.function = new nodejs.NodejsFunction(this, 'Resource', {
-      description: 'Shipshape sample API (HTTP API payload v2)',
-      entry: path.join(__dirname, '..', '..', 'lambda', 'api', 'index.ts'),
-      handler: 'handler',
+    const common: Omit<lambda.FunctionProps, 'code' | 'handler'> = {
+      description: props.description ?? 'API (HTTP API payload v2)',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: memorySize.toMebibytes(),
@@ -251,17 +348,18 @@ export class Service extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        target: 'node24',
-        format: nodejs.OutputFormat.CJS,
-        // Bundle the AWS SDK modules we use instead of relying on the runtime's copy: tested
-        // versions, and only the clients we import.
-        bundleAwsSDK: true,
-      },
-    });
+      initialPolicy: props.initialPolicy,
+    };
+    this.function = props.code
+      ? new lambda.Function(this, 'Resource', { ...common, code: props.code, handler: props.handler! })
+      : new nodejs.NodejsFunction(this, 'Resource', {
+          ...common,
+          entry: props.entry,
+          handler: props.handler ?? 'handler',
+          projectRoot: props.projectRoot,
+          depsLockFilePath: props.depsLockFilePath,
+          bundling: HANDLER_BUNDLING,
+        });
 
     this.alias = new lambda.Alias(this, 'LiveAlias', {
       aliasName: 'live',
@@ -355,6 +453,24 @@ export class Service extends Construct {
     });
   }
 
+  private validateCode(props: ServiceCode): void {
+    const where = `Service '${this.node.path}'`;
+    if ((props.entry === undefined) === (props.code === undefined)) {
+      throw new Error(
+        `${where}: set exactly one of entry (a handler file bundled at synth) and code (ready code with handler)`,
+      );
+    }
+    if (props.code !== undefined && !props.handler) {
+      throw new Error(`${where}: code needs handler, e.g. 'index.handler' (file.exportedFunction)`);
+    }
+    if (props.entry !== undefined && !existsSync(props.entry)) {
+      throw new Error(`${where}: entry ${props.entry} does not exist; give the path of the handler file`);
+    }
+    if (!/^\/[A-Za-z0-9._~\-/]*$/.test(this.healthPath) || this.healthPath.includes('{')) {
+      throw new Error(`${where}: healthPath must be a plain path starting with /, got '${this.healthPath}'`);
+    }
+  }
+
   private validate(v: {
     memorySize: Size;
     timeout: Duration;
@@ -396,8 +512,8 @@ export class Service extends Construct {
   }
 }
 
-function newestMigration(): string {
-  const migrations = loadMigrations();
+function newestMigration(directory?: string): string {
+  const migrations = loadMigrations(directory);
   const newest = migrations[migrations.length - 1];
   if (!newest) throw new Error('Service: migrations/ holds no migration; set schemaVersion explicitly');
   return newest.name;

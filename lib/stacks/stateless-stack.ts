@@ -10,6 +10,7 @@ import { SubnetTier } from '../network/network';
 import { AlarmTopics } from '../observability/alarm-topics';
 import { instanceClassMemory, Observability } from '../observability/observability';
 import { RestoreVerification } from '../restore-verification/restore-verification';
+import { criticalTablesOf, sampleApplication, type ServiceApplication } from '../service/application';
 import { Service } from '../service/service';
 import type { StatefulStack } from './stateful-stack';
 import { ShipshapeStack, type ShipshapeStackProps } from './shipshape-stack';
@@ -18,6 +19,11 @@ import { ShipshapeStack, type ShipshapeStackProps } from './shipshape-stack';
 export interface StatelessStackProps extends ShipshapeStackProps {
   /** The stateful stack of the same environment, whose resources this stack uses. */
   readonly stateful: StatefulStack;
+  /**
+   * The service this environment runs (code, migrations, checks).
+   * @default - the sample API ({@link sampleApplication})
+   */
+  readonly application?: ServiceApplication;
 }
 
 /**
@@ -43,12 +49,14 @@ export class StatelessStack extends ShipshapeStack {
     this.addStackDependency(props.stateful, 'uses the network and data tier');
     const { config, stateful } = props;
     const { database, cache, network } = stateful;
+    const application = props.application ?? sampleApplication();
     const runbook = (file: string) => `${config.observability.runbookBaseUrl.replace(/\/+$/, '')}/${file}`;
 
     this.alarmTopics = new AlarmTopics(this, 'AlarmTopics', { pageEmail: config.alarmEmail });
 
-    // --- The sample service ----------------------------------------------------------------
+    // --- The service (the team's code; the sample API by default) --------------------------
     this.service = new Service(this, 'Service', {
+      ...application,
       vpc: network.vpc,
       database,
       cache,
@@ -62,6 +70,7 @@ export class StatelessStack extends ShipshapeStack {
     // --- The front door ---------------------------------------------------------------------
     this.edge = new Edge(this, 'Edge', {
       handler: this.service.alias,
+      healthPath: this.service.healthPath,
       userPool: this.service.userPool,
       userPoolClient: this.service.userPoolClient,
       throttleRatePerSecond: config.edge.throttleRatePerSecond,
@@ -112,11 +121,7 @@ export class StatelessStack extends ShipshapeStack {
       restoreTimeout: Duration.minutes(rv.timeoutMinutes),
       heartbeatInterval: Duration.minutes(rv.heartbeatIntervalMinutes),
       rpoTarget: Duration.minutes(rv.rpoTargetMinutes),
-      criticalTables: [
-        { name: 'notes', minRows: 0 },
-        { name: 'accounts', minRows: 0 },
-        { name: 'heartbeat', minRows: 1 },
-      ],
+      criticalTables: criticalTablesOf(application),
       instanceIdentifierPrefix: `shipshape-${config.name}-rv-`,
       environmentName: config.name,
       alarmTopic: this.alarmTopics.page,
@@ -179,8 +184,15 @@ export class StatelessStack extends ShipshapeStack {
         databaseName: database.databaseName,
         vpc: network.vpc,
         vpcSubnets: network.subnets(SubnetTier.APPLICATION),
+        directory: application.migrationsDirectory,
       },
-      smokeTest: { apiUrl: this.edge.url, userPoolClient: this.service.userPoolClient },
+      healthPath: this.service.healthPath,
+      smokeTest: {
+        apiUrl: this.edge.url,
+        userPoolClient: this.service.userPoolClient,
+        healthPath: this.service.healthPath,
+        checks: application.smokeChecks,
+      },
       originVerifySecret: this.edge.originVerifySecret,
     });
     this.observability.monitorFunctions(

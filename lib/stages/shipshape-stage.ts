@@ -1,6 +1,7 @@
 import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config';
+import type { ServiceApplication } from '../service/application';
 import { StatefulStack } from '../stacks/stateful-stack';
 import { StatelessStack } from '../stacks/stateless-stack';
 
@@ -8,6 +9,11 @@ import { StatelessStack } from '../stacks/stateless-stack';
 export interface ShipshapeStageProps extends StageProps {
   /** The validated configuration of this environment. */
   readonly config: EnvironmentConfig;
+  /**
+   * The service this environment runs.
+   * @default - the sample API
+   */
+  readonly application?: ServiceApplication;
 }
 
 /**
@@ -34,6 +40,7 @@ export class ShipshapeStage extends Stage {
     this.stateless = new StatelessStack(this, 'Stateless', {
       config,
       stateful: this.stateful,
+      application: props.application,
       description: `Shipshape ${config.name}: service, edge, deployment and alarms (no data)`,
     });
 
@@ -51,6 +58,7 @@ export function stageId(config: EnvironmentConfig): string {
 export function createEnvironmentStages(
   scope: Construct,
   configs: readonly EnvironmentConfig[],
+  application?: ServiceApplication,
 ): ShipshapeStage[] {
-  return configs.map((config) => new ShipshapeStage(scope, stageId(config), { config }));
+  return configs.map((config) => new ShipshapeStage(scope, stageId(config), { config, application }));
 }

@@ -63,6 +63,8 @@ export interface GateSettings {
   readonly lockTimeoutMs: number;
   readonly statementTimeoutMs: number;
   readonly selfTestTimeoutMs: number;
+  /** Liveness path of the API the self-test requests. @default '/health' */
+  readonly healthPath?: string;
 }
 
 export interface GateDependencies {
@@ -245,11 +247,11 @@ async function lastSuccessfulDeploymentEnd(
 }
 
 /** A synthetic HTTP API (payload 2.0) `GET /health` request. */
-export function healthEvent(now: Date = new Date(), originVerify?: string) {
+export function healthEvent(now: Date = new Date(), originVerify?: string, path = '/health') {
   return {
     version: '2.0',
     routeKey: '$default',
-    rawPath: '/health',
+    rawPath: path,
     rawQueryString: '',
     headers: {
       'user-agent': 'shipshape-migration-gate',
@@ -263,7 +265,7 @@ export function healthEvent(now: Date = new Date(), originVerify?: string) {
       domainPrefix: 'self-test',
       http: {
         method: 'GET',
-        path: '/health',
+        path,
         protocol: 'HTTP/1.1',
         sourceIp: '127.0.0.1',
         userAgent: 'shipshape-migration-gate',
@@ -291,7 +293,7 @@ async function invokeHealth(deps: GateDependencies): Promise<string | undefined>
   const response = await deps.lambda.send(
     new InvokeCommand({
       FunctionName: deps.settings.targetVersionArn,
-      Payload: Buffer.from(JSON.stringify(healthEvent(new Date(), originVerify))),
+      Payload: Buffer.from(JSON.stringify(healthEvent(new Date(), originVerify, deps.settings.healthPath))),
     }),
     { abortSignal: AbortSignal.timeout(deps.settings.selfTestTimeoutMs) },
   );
@@ -303,5 +305,7 @@ async function invokeHealth(deps: GateDependencies): Promise<string | undefined>
   } catch {
     return `the response is not JSON: ${body.slice(0, 200)}`;
   }
-  return statusCode === 200 ? undefined : `GET /health answered ${String(statusCode)}: ${body.slice(0, 500)}`;
+  return statusCode === 200
+    ? undefined
+    : `GET ${deps.settings.healthPath ?? '/health'} answered ${String(statusCode)}: ${body.slice(0, 500)}`;
 }

@@ -28,6 +28,7 @@ export function settingsFromEnv(): GateSettings {
     lockTimeoutMs: optionalInt('MIGRATION_LOCK_TIMEOUT_MS') ?? 5_000,
     statementTimeoutMs: optionalInt('MIGRATION_STATEMENT_TIMEOUT_MS') ?? 300_000,
     selfTestTimeoutMs: optionalInt('SELF_TEST_TIMEOUT_MS') ?? 30_000,
+    healthPath: process.env.HEALTH_PATH || '/health',
   };
 }
 

@@ -6,7 +6,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { lifecycleHookEventSchema, requiredEnv } from '../../shared/lifecycle-hook';
-import { runSmokeTest, type SmokeDependencies, type SmokeSettings } from './smoke';
+import { runSmokeTest, smokeChecksSchema, type SmokeDependencies, type SmokeSettings } from './smoke';
 
 const logger = new Logger({ serviceName: 'shipshape-smoke-test' });
 const codedeploy = new CodeDeployClient({ maxAttempts: 3 });
@@ -26,6 +26,10 @@ export function settingsFromEnv(): SmokeSettings {
       process.env.AWS_ENDPOINT_URL ||
       `https://cognito-idp.${region}.amazonaws.com/`,
     requestTimeoutMs: Number(process.env.SMOKE_REQUEST_TIMEOUT_MS || 10_000),
+    healthPath: process.env.SMOKE_HEALTH_PATH || '/health',
+    ...(process.env.SMOKE_CHECKS
+      ? { checks: smokeChecksSchema.parse(JSON.parse(process.env.SMOKE_CHECKS)) }
+      : {}),
   };
 }
 

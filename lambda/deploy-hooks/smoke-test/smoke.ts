@@ -32,7 +32,37 @@ export interface SmokeSettings {
   readonly cognitoEndpoint: string;
   /** Timeout of each HTTP request. */
   readonly requestTimeoutMs: number;
+  /** Public liveness path probed first. @default '/health' */
+  readonly healthPath?: string;
+  /**
+   * The service's own checks, run after sign-in instead of the sample's note round trip.
+   * @default - the sample API's note round trip
+   */
+  readonly checks?: readonly SmokeCheck[];
 }
+
+/** One request of an adopter's smoke test and the status it must answer. */
+export interface SmokeCheck {
+  readonly method: string;
+  /** Path under the API URL, e.g. `/todos`. */
+  readonly path: string;
+  readonly expectStatus: number;
+  /** Send the smoke user's access token. @default true */
+  readonly authenticated?: boolean;
+  /** JSON body (writes carry a fresh `Idempotency-Key`). */
+  readonly body?: unknown;
+}
+
+/** `SMOKE_CHECKS` as the construct writes it: a JSON array of {@link SmokeCheck}. */
+export const smokeChecksSchema = z.array(
+  z.object({
+    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']),
+    path: z.string().regex(/^\/[^\s]*$/, 'must start with /'),
+    expectStatus: z.number().int().min(100).max(599),
+    authenticated: z.boolean().optional(),
+    body: z.unknown().optional(),
+  }),
+);
 
 export interface SmokeDependencies {
   readonly codedeploy: CodeDeployClient;
@@ -70,7 +100,8 @@ export async function runSmokeTest(
   let outcome: SmokeOutcome;
   try {
     await smoke(deps);
-    outcome = { verdict: 'Succeeded', step: 'done', reason: 'health, sign-in and note round-trip passed' };
+    const what = deps.settings.checks ? `${deps.settings.checks.length} service check(s)` : 'note round-trip';
+    outcome = { verdict: 'Succeeded', step: 'done', reason: `health, sign-in and ${what} passed` };
   } catch (error) {
     outcome = {
       verdict: 'Failed',
@@ -114,7 +145,8 @@ async function smoke(deps: SmokeDependencies): Promise<void> {
     }
   };
 
-  await expectStatus('health', await request('health', `${base}/health`, { method: 'GET' }), 200);
+  const healthPath = settings.healthPath ?? '/health';
+  await expectStatus('health', await request('health', `${base}${healthPath}`, { method: 'GET' }), 200);
 
   const secret = await deps.secrets
     .send(new GetSecretValueCommand({ SecretId: settings.passwordSecretArn }), {
@@ -141,6 +173,23 @@ async function smoke(deps: SmokeDependencies): Promise<void> {
   const token = parse('sign-in', authResultSchema, await expectStatus('sign-in', signIn, 200))
     .AuthenticationResult.AccessToken;
   const auth = { authorization: `Bearer ${token}` };
+
+  if (settings.checks) {
+    for (const [index, check] of settings.checks.entries()) {
+      const step = `check ${index + 1}: ${check.method} ${check.path}`;
+      const headers: Record<string, string> = check.authenticated === false ? {} : { ...auth };
+      if (check.body !== undefined) headers['content-type'] = 'application/json';
+      if (check.method !== 'GET' && check.method !== 'HEAD')
+        headers['idempotency-key'] = `smoke-${randomUUID()}`;
+      const response = await request(step, `${base}${check.path}`, {
+        method: check.method,
+        headers,
+        ...(check.body !== undefined ? { body: JSON.stringify(check.body) } : {}),
+      });
+      await expectStatus(step, response, check.expectStatus);
+    }
+    return;
+  }
 
   const idempotencyKey = `smoke-${randomUUID()}`;
   const title = `smoke test ${new Date().toISOString()}`;
