@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ApiError, classify } from './errors';
+import { type HealthCheckOptions, runHealthCheck } from './health';
 import { errorResponse, requestIdOf } from './http';
 import { logError } from './log';
 import { runInRequestScope } from './request-scope';
@@ -47,6 +48,12 @@ export interface ApiHandlerOptions {
   readonly metrics?: Metrics;
   /** Extra per-request hooks, e.g. the per-version deployment metrics. */
   readonly onOutcome?: readonly RequestOutcomeHook[];
+  /**
+   * Answer `GET <path>` with dependency probes instead of the app (the deployment's gate and
+   * smoke test call it, so a version that cannot reach its database never takes traffic).
+   * @default - health requests go to the app like any other
+   */
+  readonly healthCheck?: HealthCheckOptions;
 }
 
 type WrappedHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<ApiResult>;
@@ -81,8 +88,17 @@ export function apiHandler(inner: HttpApiHandler, options: ApiHandlerOptions = {
 
     let response: ApiResult;
     try {
+      const health = options.healthCheck;
+      const isHealth =
+        health !== undefined &&
+        event.requestContext?.http?.method === 'GET' &&
+        event.rawPath === (health.path ?? '/health');
       const result = await runInRequestScope({ requestId, deadline: started + budgetMs }, () =>
-        withTimeout(inner(event, context), budgetMs, 'the request'),
+        withTimeout<Awaited<ReturnType<HttpApiHandler>>>(
+          isHealth ? runHealthCheck(health, (m, d) => logger!.warn(m, d)) : inner(event, context),
+          budgetMs,
+          'the request',
+        ),
       );
       response = normalize(result);
     } catch (error) {

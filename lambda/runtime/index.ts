@@ -10,6 +10,14 @@ export {
   type RequestOutcome,
   type RequestOutcomeHook,
 } from './handler';
+export {
+  cacheProbe,
+  databaseProbe,
+  runHealthCheck,
+  type HealthCheckOptions,
+  type HealthProbe,
+  type ProbeResult,
+} from './health';
 export { currentRequest, remainingBudgetMs, runInRequestScope, type RequestScope } from './request-scope';
 export { createPoolFromEnv, type PoolFromEnvOptions } from './env-pool';
 export { connectCacheFromEnv, type CacheFromEnvOptions } from './env-cache';

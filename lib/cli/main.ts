@@ -35,6 +35,10 @@ const COMMANDS: Record<string, CommandSpec> = {
     // needs a file extension and bypasses the tsx CommonJS hook that bin/shipshape.js registers.
     load: async () => require('./commands/migrate') as typeof import('./commands/migrate'),
   },
+  init: {
+    summary: 'Adopt Shipshape in an existing repository: CDK app, migrations, runbooks',
+    load: async () => require('./commands/init') as typeof import('./commands/init'),
+  },
   audit: {
     summary: 'Print a production-readiness report for any synthesized CDK app (cdk.out)',
     load: async () => require('./commands/audit') as typeof import('./commands/audit'),

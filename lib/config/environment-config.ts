@@ -281,6 +281,9 @@ export const environmentConfigSchema = z
 /** The validated configuration of one environment. */
 export type EnvironmentConfig = z.infer<typeof environmentConfigSchema>;
 
+/** A configuration as written (before validation): what an adopter's infra/config.ts declares. */
+export type RawEnvironmentConfig = z.input<typeof environmentConfigSchema>;
+
 /** Thrown when a configuration does not validate; `message` lists every problem. */
 export class ConfigValidationError extends Error {
   constructor(
