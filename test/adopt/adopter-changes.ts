@@ -32,7 +32,8 @@ module.exports = app;
 
 function replaceOnce(file: string, before: string, after: string): void {
   const text = readFileSync(file, 'utf8');
-  if (!text.includes(before)) throw new Error(`${file} does not contain the text the docs replace:\n${before}`);
+  if (!text.includes(before))
+    throw new Error(`${file} does not contain the text the docs replace:\n${before}`);
   writeFileSync(file, text.replace(before, after));
 }
 
@@ -48,7 +49,10 @@ export function applyAdopterChanges(dir: string): void {
 }
 
 /** Lines added and removed per file between the fixture and the adopted copy (a line diff). */
-export function changedLines(dir: string, files: readonly string[]): Record<string, { added: number; removed: number }> {
+export function changedLines(
+  dir: string,
+  files: readonly string[],
+): Record<string, { added: number; removed: number }> {
   const result: Record<string, { added: number; removed: number }> = {};
   for (const file of files) {
     const before = readFileSync(join(FIXTURE, file), 'utf8').split('\n');
