@@ -1,11 +1,9 @@
-import * as path from 'node:path';
 import { Duration, RemovalPolicy, Size, Token, Tokenization, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -13,6 +11,7 @@ import { Construct } from 'constructs';
 import { loadMigrations } from '../migrations/migration-files';
 import { guardRuleId } from '../policy/readiness-rules';
 import { SubnetTier } from '../network/network';
+import { handlerCode } from '../util/handler-code';
 
 /** What the service needs from the database tier (the `Database` construct satisfies it). */
 export interface ServiceDatabase {
@@ -138,7 +137,7 @@ const TOKEN_VALIDITY_MINUTES = { min: 5, max: 24 * 60 } as const;
  */
 export class Service extends Construct {
   /** The API function; invoke it through {@link alias}. */
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   /** Alias `live`: what the HTTP API integrates with and what deployments shift. */
   public readonly alias: lambda.Alias;
   public readonly logGroup: logs.LogGroup;
@@ -234,10 +233,10 @@ export class Service extends Construct {
     };
     if (props.cache.authToken) environment.CACHE_AUTH_SECRET_ARN = props.cache.authToken.secretArn;
 
-    this.function = new nodejs.NodejsFunction(this, 'Resource', {
+    this.function = new lambda.Function(this, 'Resource', {
       description: 'Shipshape sample API (HTTP API payload v2)',
-      entry: path.join(__dirname, '..', '..', 'lambda', 'api', 'index.ts'),
-      handler: 'handler',
+      code: handlerCode('api'),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: memorySize.toMebibytes(),
@@ -251,16 +250,6 @@ export class Service extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        target: 'node24',
-        format: nodejs.OutputFormat.CJS,
-        // Bundle the AWS SDK modules we use instead of relying on the runtime's copy: tested
-        // versions, and only the clients we import.
-        bundleAwsSDK: true,
-      },
     });
 
     this.alias = new lambda.Alias(this, 'LiveAlias', {
