@@ -10,8 +10,9 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   setupFiles: ['<rootDir>/test/setup.ts'],
-  // Builds the migrated template database that test/helpers/postgres.ts clones (once per run).
-  globalSetup: '<rootDir>/test/helpers/postgres-global-setup.ts',
+  // Prebundles stale Lambda handlers (constructs use dist/handlers), then builds the migrated
+  // template database that test/helpers/postgres.ts clones (once per run).
+  globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   // Synthesizing an app is CPU-bound; two workers match the 2-core CI machine.
   maxWorkers: 2,
   testTimeout: 60_000,

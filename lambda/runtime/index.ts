@@ -2,6 +2,10 @@
  * `@shipshape/cdk/runtime`: the library Lambda handlers import, ours and adopters'. No CDK
  * code, no work at import time; import what you use and the bundler drops the rest.
  * Examples: docs/runtime.md.
+ *
+ * Its libraries (`pg`, `@aws-sdk/rds-signer`, `@aws-sdk/client-secrets-manager`, `@redis/client`,
+ * `@aws-lambda-powertools/logger` and `metrics`, `zod`) are bundled into your handler at synth:
+ * install them in the project whose handlers import this module (`shipshape init` adds them).
  */
 export {
   apiHandler,
@@ -74,4 +78,5 @@ export {
   type ApiResponse,
 } from './http';
 export { errorSummary, logError } from './log';
+export { FatalError, RetryableError, UserError } from './task-errors';
 export { TimeoutError, withTimeout } from './timeout';

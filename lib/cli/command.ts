@@ -62,7 +62,15 @@ export interface CommonFlags {
 }
 
 /** Parses argv strictly; throws CliError(USAGE) for unknown flags or missing values. */
-export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
+/** What {@link parseFlags} returns (spelled out so the declaration file can name it). */
+export type ParsedFlags<O extends NonNullable<ParseArgsConfig['options']>> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>
+>['values'];
+
+export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  options: O,
+): ParsedFlags<O> {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (error) {

@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration, Stack, Token, Tokenization, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -7,15 +8,13 @@ import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { SmokeCheck } from '../../lambda/deploy-hooks/smoke-test/smoke';
 import { guardRuleId } from '../policy/readiness-rules';
-
-const REPO_ROOT = path.join(__dirname, '..', '..');
+import { handlerCode } from '../util/handler-code';
 
 /** How CodeDeploy moves traffic from the old version to the new one. */
 export interface TrafficShift {
@@ -118,10 +117,11 @@ export interface MigrationTarget {
    */
   readonly databaseName?: string;
   /**
-   * Directory of the migration files the gate applies (they travel with the gate).
-   * @default - migrations/ of this package (the sample service)
+   * The migrations the gate applies (`NNNN_name.sql` files, see `lib/migrations`); they are
+   * copied into the gate's code asset at synth, so a changed file deploys a new gate.
+   * @default - `migrations/` in the directory `cdk synth` runs in (the CDK app's project root)
    */
-  readonly directory?: string;
+  readonly migrationsDirectory?: string;
 }
 
 /** Where the smoke test knocks and who it signs in as. */
@@ -215,9 +215,9 @@ export class SafeDeployment extends Construct {
   /** The traffic-shifting configuration in use. */
   public readonly deploymentConfig: codedeploy.ILambdaDeploymentConfig;
   /** BeforeAllowTraffic hook. */
-  public readonly migrationGate: nodejs.NodejsFunction;
+  public readonly migrationGate: lambda.Function;
   /** AfterAllowTraffic hook; set by {@link addSmokeTest} (or the `smokeTest` prop). */
-  public smokeTest?: nodejs.NodejsFunction;
+  public smokeTest?: lambda.Function;
   /** Secret with the smoke-test user's password (provision the Cognito user with it). */
   public smokeTestCredentials?: secretsmanager.Secret;
   /** The alias CodeDeploy shifts. */
@@ -357,7 +357,7 @@ export class SafeDeployment extends Construct {
    * Adds the AfterAllowTraffic smoke test (once the front door exists). Creates the smoke-test
    * user's credentials secret; provision the Cognito user from it (README "Safe deployment").
    */
-  public addSmokeTest(target: SmokeTestTarget): nodejs.NodejsFunction {
+  public addSmokeTest(target: SmokeTestTarget): lambda.Function {
     if (this.smokeTest) {
       throw new Error(
         `SafeDeployment '${this.node.path}': a smoke test is already defined; call addSmokeTest once`,
@@ -522,12 +522,16 @@ export class SafeDeployment extends Construct {
       readonly environment: Record<string, string>;
       readonly migrations?: MigrationTarget;
     },
-  ): nodejs.NodejsFunction {
+  ): lambda.Function {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: logs.RetentionDays.THREE_MONTHS });
-    const fn = new nodejs.NodejsFunction(this, id, {
-      entry: path.join(REPO_ROOT, 'lambda', 'deploy-hooks', entryFolder, 'index.ts'),
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+    const fn = new lambda.Function(this, id, {
+      code: handlerCode(`deploy-hooks/${entryFolder}`, {
+        // The migration files travel with the gate: lib/migrations finds them next to the handler.
+        extraDirectories: options.migrations
+          ? { migrations: migrationsDirectory(this, options.migrations) }
+          : undefined,
+      }),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
@@ -544,23 +548,6 @@ export class SafeDeployment extends Construct {
             securityGroups: [this.hookSecurityGroup(id, options.migrations.vpc)],
           }
         : {}),
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        externalModules: ['@aws-sdk/*', 'pg-native'],
-        commandHooks:
-          entryFolder === 'migration-gate'
-            ? {
-                beforeBundling: () => [],
-                beforeInstall: () => [],
-                // The migration files travel with the gate: lib/migrations finds them next to the handler.
-                afterBundling: (inputDir: string, outputDir: string) => [
-                  `mkdir -p "${outputDir}/migrations" && cp "${options.migrations?.directory ?? `${inputDir}/migrations`}"/*.sql "${outputDir}/migrations/"`,
-                ],
-              }
-            : undefined,
-      },
     });
     Validations.of(fn).acknowledge({
       id: managedPolicyFinding('service-role/AWSLambdaBasicExecutionRole'),
@@ -653,4 +640,18 @@ function grantSecretRead(secret: secretsmanager.ISecret, grantee: iam.IGrantable
  */
 function managedPolicyFinding(policyName: string): string {
   return `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${policyName}]`;
+}
+
+/** The migrations directory the gate ships with; a missing one fails synth naming the fix. */
+function migrationsDirectory(scope: Construct, target: MigrationTarget): string {
+  const dir = path.resolve(target.migrationsDirectory ?? 'migrations');
+  const hasSql = existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.sql'));
+  if (!hasSql) {
+    throw new Error(
+      `SafeDeployment '${scope.node.path}': the migration gate has no migrations to apply: '${dir}' ${
+        existsSync(dir) ? 'holds no .sql file' : 'does not exist'
+      }. Set migrations.migrationsDirectory to your migrations folder, or leave out \`migrations\` to deploy without a migration gate.`,
+    );
+  }
+  return dir;
 }

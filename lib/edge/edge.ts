@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -11,13 +10,13 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ORIGIN_VERIFY_HEADER } from '../../lambda/shared/origin-verify-header';
 import { guardRuleId } from '../policy/readiness-rules';
+import { handlerCode } from '../util/handler-code';
 import { EdgeFirewall } from './edge-firewall';
 
 export { ORIGIN_VERIFY_HEADER };
@@ -469,9 +468,9 @@ export class Edge extends Construct {
       }),
     );
 
-    const fn = new nodejs.NodejsFunction(this, 'OriginVerifyRotation', {
-      entry: path.join(__dirname, '../../lambda/origin-verify-rotation/index.ts'),
-      handler: 'handler',
+    const fn = new lambda.Function(this, 'OriginVerifyRotation', {
+      code: handlerCode('origin-verify-rotation'),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
@@ -486,9 +485,6 @@ export class Edge extends Construct {
         ORIGIN_VERIFY_HEADER,
         POWERTOOLS_SERVICE_NAME: 'origin-verify-rotation',
       },
-      // Bundle the SDK pieces (SigV4 signer, credential chain) instead of relying on the
-      // versions inside the Lambda runtime.
-      bundling: { externalModules: [], minify: true, sourceMap: true },
     });
 
     secret.addRotationSchedule('Rotation', {

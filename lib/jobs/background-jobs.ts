@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -7,7 +6,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -17,6 +15,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { guardRuleId } from '../policy/readiness-rules';
 import { limitGrantsToAwsServices } from '../shared/kms';
+import { handlerCode } from '../util/handler-code';
 
 /** The metric namespace the relay and worker publish to (kept equal to `lambda/shared/job-metrics.ts`). */
 export const JOBS_METRIC_NAMESPACE = 'Shipshape/Jobs';
@@ -24,17 +23,23 @@ export const JOBS_METRIC_NAMESPACE = 'Shipshape/Jobs';
 /** AWS advises a queue visibility timeout of at least six times the function timeout. */
 export const VISIBILITY_TO_TIMEOUT_RATIO = 6;
 
-const LAMBDA_DIR = path.join(__dirname, '..', '..', 'lambda');
-
 /** Settings of the worker function. */
 export interface BackgroundJobsWorkerOptions {
   /**
-   * The handler file (exporting `handler`) that processes a batch. It receives the env variables
-   * `QUEUE_URL`, `MAX_RECEIVE_COUNT`, `BACKOFF_BASE_SECONDS`, `BACKOFF_MAX_SECONDS`, `DB_PROXY_ENDPOINT`,
-   * `DB_PORT`, `DB_NAME`, `DB_USER`, and must answer with `batchItemFailures`.
-   * @default - `lambda/jobs-worker/index.ts`: the sample `note.created` notification worker
+   * The code that processes a batch, already bundled for Node.js 24 (for example
+   * `lambda.Code.fromAsset('dist/worker')` of your own esbuild output; synth bundles nothing).
+   * It receives the env variables `QUEUE_URL`, `MAX_RECEIVE_COUNT`, `BACKOFF_BASE_SECONDS`,
+   * `BACKOFF_MAX_SECONDS`, `DB_PROXY_ENDPOINT`, `DB_PORT`, `DB_NAME`, `DB_USER`, and must answer
+   * with `batchItemFailures`.
+   * @default - the prebuilt `lambda/jobs-worker`: the sample `note.created` notification worker
    */
-  readonly entry?: string;
+  readonly code?: lambda.Code;
+
+  /**
+   * The handler inside {@link code}, as `<file>.<export>`.
+   * @default 'index.handler'
+   */
+  readonly handler?: string;
 
   /**
    * Hard limit of one invocation (one batch).
@@ -230,9 +235,9 @@ export class BackgroundJobs extends Construct {
   /** Encrypts both queues. */
   public readonly key: kms.Key;
   /** Processes the queue. */
-  public readonly worker: nodejs.NodejsFunction;
+  public readonly worker: lambda.Function;
   /** Moves committed outbox rows to the queue. */
-  public readonly relay: nodejs.NodejsFunction;
+  public readonly relay: lambda.Function;
   /** Runs the relay. */
   public readonly relaySchedule: scheduler.Schedule;
   /** Security group of the worker and the relay. */
@@ -331,13 +336,6 @@ export class BackgroundJobs extends Construct {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [this.securityGroup],
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        // pg's optional native binding is never loaded (pure-JS client).
-        externalModules: ['pg-native'],
-      },
     };
     const databaseEnvironment = {
       DB_PROXY_ENDPOINT: props.database.proxy.endpoint,
@@ -350,11 +348,11 @@ export class BackgroundJobs extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
     };
 
-    this.worker = new nodejs.NodejsFunction(this, 'Worker', {
+    this.worker = new lambda.Function(this, 'Worker', {
       ...common,
       description: 'Processes background jobs from the queue (idempotent, partial batch failures)',
-      entry: workerOptions.entry ?? path.join(LAMBDA_DIR, 'jobs-worker', 'index.ts'),
-      handler: 'handler',
+      code: workerOptions.code ?? handlerCode('jobs-worker'),
+      handler: workerOptions.handler ?? 'index.handler',
       timeout: workerTimeout,
       memorySize: workerOptions.memorySize ?? 256,
       logGroup: new logs.LogGroup(this, 'WorkerLogs', {
@@ -380,11 +378,11 @@ export class BackgroundJobs extends Construct {
     );
     props.database.grantConnect(this.worker, dbUser);
 
-    this.relay = new nodejs.NodejsFunction(this, 'OutboxRelay', {
+    this.relay = new lambda.Function(this, 'OutboxRelay', {
       ...common,
       description: 'Moves committed outbox rows to the job queue (FOR UPDATE SKIP LOCKED batches)',
-      entry: path.join(LAMBDA_DIR, 'outbox-relay', 'index.ts'),
-      handler: 'handler',
+      code: handlerCode('outbox-relay'),
+      handler: 'index.handler',
       // The schedule fires every minute; a run that outlived it would overlap the next one
       // (harmless with SKIP LOCKED, but wasteful).
       timeout: Duration.seconds(55),

@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { ArnFormat, Duration, RemovalPolicy, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -6,7 +5,6 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -22,6 +20,7 @@ import {
   RESTORE_PURPOSE,
   RESTORE_TAGS,
 } from '../../lambda/shared/restore-verification';
+import { handlerCode } from '../util/handler-code';
 
 /** A table that must exist in the restored database with at least `minRows` rows. */
 export interface CriticalTable {
@@ -198,11 +197,11 @@ export class RestoreVerification extends Construct {
   /** The daily (by default) schedule starting the state machine. */
   public readonly schedule: scheduler.Schedule;
   /** RDS control-plane steps: janitor, start restore, describe, delete, report. */
-  public readonly controlFunction: nodejs.NodejsFunction;
+  public readonly controlFunction: lambda.Function;
   /** Connects to the restored instance as `restore_verifier` and checks it. */
-  public readonly verifierFunction: nodejs.NodejsFunction;
+  public readonly verifierFunction: lambda.Function;
   /** Inserts a heartbeat row on a schedule. */
-  public readonly heartbeatFunction: nodejs.NodejsFunction;
+  public readonly heartbeatFunction: lambda.Function;
   /** Security group of the throwaway instances: ingress from the verifier only. */
   public readonly throwawaySecurityGroup: ec2.SecurityGroup;
   /** Security group of the verifier function. */
@@ -301,19 +300,14 @@ export class RestoreVerification extends Construct {
     const parameterGroupName = props.parameterGroup?.bindToInstance({}).parameterGroupName;
 
     // --- Functions ---------------------------------------------------------------------------
-    const fn = (
-      fid: string,
-      entry: string,
-      description: string,
-      extra: Partial<nodejs.NodejsFunctionProps>,
-    ) => {
+    const fn = (fid: string, entry: string, description: string, extra: Partial<lambda.FunctionProps>) => {
       const logGroup = new logs.LogGroup(this, `${fid}Logs`, {
         retention: logRetention,
         removalPolicy: RemovalPolicy.RETAIN,
       });
-      return new nodejs.NodejsFunction(this, fid, {
-        entry: path.join(__dirname, '../../lambda/restore-verification', entry, 'index.ts'),
-        handler: 'handler',
+      return new lambda.Function(this, fid, {
+        code: handlerCode(`restore-verification/${entry}`),
+        handler: 'index.handler',
         description,
         runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
@@ -321,7 +315,6 @@ export class RestoreVerification extends Construct {
         logGroup,
         loggingFormat: lambda.LoggingFormat.JSON,
         tracing: lambda.Tracing.ACTIVE,
-        bundling: { minify: true, sourceMap: true, target: 'node24', externalModules: ['pg-native'] },
         ...extra,
         environment: { NODE_OPTIONS: '--enable-source-maps', ...extra.environment },
       });

@@ -1,7 +1,7 @@
-import * as path from 'node:path';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { CriticalTable } from '../restore-verification/restore-verification';
 import type { SmokeCheck } from '../../lambda/deploy-hooks/smoke-test/smoke';
+import { handlerCode } from '../util/handler-code';
 import type { ServiceCode } from './service';
 
 /**
@@ -39,7 +39,7 @@ export interface ServiceApplication extends ServiceCode {
   /**
    * The service's migrations (expand/contract, reversible): applied by the migration gate before
    * traffic shifts; the newest names the schema version every function version carries.
-   * @default - migrations/ of this package (the sample service)
+   * @default - `migrations/` in the directory `cdk synth` runs in
    */
   readonly migrationsDirectory?: string;
   /**
@@ -61,7 +61,8 @@ export const PLATFORM_CRITICAL_TABLES: readonly CriticalTable[] = [{ name: 'hear
 /** The sample API of this repository, built through the same public API an adopter uses. */
 export function sampleApplication(): ServiceApplication {
   return {
-    entry: path.join(__dirname, '..', '..', 'lambda', 'api', 'index.ts'),
+    code: handlerCode('api'),
+    handler: 'index.handler',
     description: 'Shipshape sample API (HTTP API payload v2)',
     criticalTables: [
       { name: 'notes', minRows: 0 },

@@ -73,9 +73,10 @@ export interface ServiceCode {
 }
 
 /**
- * The esbuild settings of every handler Shipshape bundles: minified CommonJS for Node 24 with a
- * source map (no sources inside), the AWS SDK clients bundled (tested versions, only those
- * imported) and the optional native `pg` binding left out.
+ * The esbuild settings of an adopter's handler, the same as `npm run build` uses for Shipshape's
+ * prebuilt handlers (scripts/build.mjs): minified CommonJS for Node 24 with a linked source map
+ * (no sources inside), everything bundled including the AWS SDK clients (tested versions, only
+ * those imported), the optional native `pg` binding left out.
  */
 export const HANDLER_BUNDLING: nodejs.BundlingOptions = {
   minify: true,
@@ -84,6 +85,7 @@ export const HANDLER_BUNDLING: nodejs.BundlingOptions = {
   target: 'node24',
   format: nodejs.OutputFormat.CJS,
   bundleAwsSDK: true,
+  externalModules: ['pg-native'],
 };
 
 /** Reusable knobs of {@link Service}. */
@@ -123,7 +125,7 @@ export interface ServiceOptions {
 
   /**
    * Directory of the service's migrations; the newest names {@link schemaVersion}.
-   * @default - migrations/ of this package (the sample service)
+   * @default - `migrations/` in the directory `cdk synth` runs in
    */
   readonly migrationsDirectory?: string;
 

@@ -184,7 +184,7 @@ export class StatelessStack extends ShipshapeStack {
         databaseName: database.databaseName,
         vpc: network.vpc,
         vpcSubnets: network.subnets(SubnetTier.APPLICATION),
-        directory: application.migrationsDirectory,
+        migrationsDirectory: application.migrationsDirectory,
       },
       healthPath: this.service.healthPath,
       smokeTest: {

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-rds';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { FatalError, RetryableError, UserError } from '../../shared/errors';
+import { FatalError, RetryableError, UserError } from '../../runtime/task-errors';
 import {
   RESTORE_METRICS_NAMESPACE,
   RESTORE_PURPOSE,

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import type { Client } from 'pg';
 import { z } from 'zod';
-import { FatalError, UserError } from '../../shared/errors';
+import { FatalError, UserError } from '../../runtime/task-errors';
 import { type ConnectFn, iamConnect, withConnection } from '../../runtime/iam-connect';
 
 /**
