@@ -84,6 +84,17 @@ export interface InitIo {
 
 class UsageError extends Error {}
 
+/** The libraries the runtime library imports (bundled into the adopter's handler at synth). */
+const RUNTIME_LIBRARIES = [
+  'pg',
+  '@aws-sdk/rds-signer',
+  '@aws-sdk/client-secrets-manager',
+  '@redis/client',
+  '@aws-lambda-powertools/logger',
+  '@aws-lambda-powertools/metrics',
+  'zod',
+] as const;
+
 const OPTIONS = {
   entry: { type: 'string' },
   app: { type: 'string' },
@@ -331,6 +342,8 @@ function updatePackageJson(facts: ProjectFacts, answers: InitAnswers, packageNam
     esbuild: versionOf('esbuild'),
     tsx: versionOf('tsx'),
   };
+  // What @shipshape/cdk/runtime imports; esbuild bundles them into the handler at synth.
+  for (const dep of RUNTIME_LIBRARIES) devDependencies[dep] = versionOf(dep);
   const dependencies: Record<string, string> =
     facts.framework === 'express'
       ? { '@codegenie/serverless-express': versionOf('@codegenie/serverless-express') }
@@ -345,13 +358,18 @@ function updatePackageJson(facts: ProjectFacts, answers: InitAnswers, packageNam
     added.push(name);
   }
   json.devDependencies = { ...json.devDependencies };
-  for (const [name, range] of Object.entries(devDependencies)) json.devDependencies[name] ??= range;
+  for (const [name, range] of Object.entries(devDependencies)) {
+    // A library the app already depends on (e.g. pg) stays where it is.
+    if (json.dependencies?.[name] === undefined) json.devDependencies[name] ??= range;
+  }
   if (Object.keys(dependencies).length > 0) {
     json.dependencies = { ...json.dependencies };
     for (const [name, range] of Object.entries(dependencies)) json.dependencies[name] ??= range;
   }
   const summary =
-    `scripts ${added.join(', ')}; devDependencies ${Object.keys(devDependencies).join(', ')}` +
+    `scripts ${added.join(', ')}; devDependencies ${Object.keys(devDependencies)
+      .filter((d) => !json.dependencies?.[d] || d in (facts.packageJson.devDependencies ?? {}))
+      .join(', ')}` +
     (Object.keys(dependencies).length > 0 ? `; dependencies ${Object.keys(dependencies).join(', ')}` : '') +
     (skipped.length > 0 ? `; kept ${skipped.join(', ')}` : '');
   return { json, summary };
