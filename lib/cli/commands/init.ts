@@ -95,7 +95,7 @@ const RUNTIME_LIBRARIES = [
   'zod',
 ] as const;
 
-const OPTIONS = {
+export const OPTIONS = {
   entry: { type: 'string' },
   app: { type: 'string' },
   'migrations-dir': { type: 'string' },
