@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Cache } from '../../lib/cache/cache';
 import { type EnvironmentName, loadEnvironmentConfig } from '../../lib/config';
 import { Database } from '../../lib/database/database';
@@ -23,6 +24,8 @@ function withService(options: Partial<ServiceProps> = {}) {
     vpc: tier.network.vpc,
     database: tier.database,
     cache: tier.cache,
+    code: lambda.Code.fromInline('exports.handler = async () => ({ statusCode: 200 });'),
+    handler: 'index.handler',
     ...options,
   });
   return { ...tier, service, template: Template.fromStack(tier.stack) };
