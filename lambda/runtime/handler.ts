@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ApiError, classify } from './errors';
+import { withDeploymentMetrics } from './deployment-metrics';
 import { type HealthCheckOptions, runHealthCheck } from './health';
 import { errorResponse, requestIdOf } from './http';
 import { logError } from './log';
@@ -46,8 +47,15 @@ export interface ApiHandlerOptions {
    * @default - a Powertools Metrics (namespace POWERTOOLS_METRICS_NAMESPACE)
    */
   readonly metrics?: Metrics;
-  /** Extra per-request hooks, e.g. the per-version deployment metrics. */
+  /** Extra per-request hooks (a hook that throws is logged and ignored). */
   readonly onOutcome?: readonly RequestOutcomeHook[];
+  /**
+   * Publish the per-version metrics the deployment's canary alarms watch
+   * ({@link withDeploymentMetrics}: `Requests`, `ServerErrors`, `Latency` by `FunctionName` and
+   * `ExecutedVersion`). Turning this off leaves the canary blind to this handler's 5xx answers.
+   * @default true
+   */
+  readonly deploymentMetrics?: boolean;
   /**
    * Answer `GET <path>` with dependency probes instead of the app (the deployment's gate and
    * smoke test call it, so a version that cannot reach its database never takes traffic).
@@ -65,7 +73,8 @@ type ApiResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; heade
  *   as the `x-request-id` header, set on every log line and SQL comment
  *   ({@link createPoolFromEnv}), and returned as `x-request-id`;
  * - one structured log line per request (status, latency, route) and errors logged by kind;
- * - EMF metrics per route, plus any {@link RequestOutcomeHook};
+ * - EMF metrics per route, the per-version deployment metrics the canary alarms watch, and any
+ *   {@link RequestOutcomeHook};
  * - a time budget below the function timeout: 503 + `Retry-After` instead of a Lambda timeout;
  * - anything thrown classified into 4xx (an `ApiError` the app threw), 503 (a transient
  *   dependency failure) or 500, with one JSON error body that leaks nothing internal.
@@ -75,7 +84,7 @@ export function apiHandler(inner: HttpApiHandler, options: ApiHandlerOptions = {
   let logger = options.logger;
   let metrics = options.metrics;
 
-  return async (event, context) => {
+  const handle: WrappedHandler = async (event, context) => {
     logger ??= new Logger();
     metrics ??= new Metrics();
     const started = Date.now();
@@ -134,6 +143,7 @@ export function apiHandler(inner: HttpApiHandler, options: ApiHandlerOptions = {
     logger.resetKeys();
     return response;
   };
+  return options.deploymentMetrics === false ? handle : withDeploymentMetrics(handle);
 }
 
 function kindOf(status: number): RequestOutcome['kind'] {

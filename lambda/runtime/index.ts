@@ -15,6 +15,13 @@ export {
   type RequestOutcomeHook,
 } from './handler';
 export {
+  DEPLOYMENT_METRIC_DIMENSIONS,
+  DEPLOYMENT_METRIC_NAMES,
+  DEPLOYMENT_METRICS_NAMESPACE,
+  withDeploymentMetrics,
+  type DeploymentMetricsOptions,
+} from './deployment-metrics';
+export {
   cacheProbe,
   databaseProbe,
   runHealthCheck,

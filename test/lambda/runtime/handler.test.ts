@@ -18,6 +18,7 @@ function event(headers: Record<string, string> = {}): APIGatewayProxyEventV2 {
 function context(remainingMs = 10_000): Context {
   return {
     functionName: 'api',
+    functionVersion: '7',
     awsRequestId: 'lambda-request',
     getRemainingTimeInMillis: () => remainingMs,
   } as unknown as Context;
@@ -134,8 +135,21 @@ describe('apiHandler', () => {
         kind: 'fatal',
       }),
     ]);
-    const emf = logged.map((line) => JSON.parse(line) as Record<string, unknown>).find((l) => '_aws' in l);
-    expect(emf).toMatchObject({ route: 'ANY /{proxy+}', Requests: 1, Fault: 1 });
+    const documents = logged
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((l) => '_aws' in l);
+    expect(documents.find((d) => 'route' in d)).toMatchObject({
+      route: 'ANY /{proxy+}',
+      Requests: 1,
+      Fault: 1,
+    });
+    // The per-version document the canary alarms read, for the version that ran.
+    expect(documents.find((d) => 'ExecutedVersion' in d)).toMatchObject({
+      FunctionName: 'api',
+      ExecutedVersion: '7',
+      Requests: 1,
+      ServerErrors: 1,
+    });
   });
 
   test('a bare string or object result is a 200 JSON answer', async () => {
