@@ -79,7 +79,7 @@ afterAll(async () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pool = require(join(project, 'db.js')) as { end(): Promise<void> };
   await pool.end();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const runtime = jest.requireActual<typeof import('../../lambda/runtime')>('../../lambda/runtime');
   (await runtime.connectCacheFromEnv()).destroy();
   await db.drop();
