@@ -2,7 +2,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { CriticalTable } from '../restore-verification/restore-verification';
 import type { SmokeCheck } from '../../lambda/deploy-hooks/smoke-test/smoke';
 import { handlerCode } from '../util/handler-code';
-import type { ServiceCode } from './service';
+import type { ServiceCode } from './code';
 
 /**
  * The service an environment runs: the team's code and schema, and what the platform checks
@@ -49,8 +49,9 @@ export interface ServiceApplication extends ServiceCode {
    */
   readonly criticalTables?: CriticalTable[];
   /**
-   * Requests the deployment smoke test sends through the front door after traffic shifted.
-   * @default - the sample API's note round trip
+   * Requests the deployment smoke test sends through the front door after traffic shifted
+   * (after the health path and the smoke user's sign-in).
+   * @default - none: health and sign-in only
    */
   readonly smokeChecks?: readonly SmokeCheck[];
 }

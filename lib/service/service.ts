@@ -13,6 +13,9 @@ import { Construct } from 'constructs';
 import { loadMigrations } from '../migrations/migration-files';
 import { guardRuleId } from '../policy/readiness-rules';
 import { SubnetTier } from '../network/network';
+import { HANDLER_BUNDLING, type ServiceCode } from './code';
+
+export { HANDLER_BUNDLING, type ServiceCode } from './code';
 
 /** What the service needs from the database tier (the `Database` construct satisfies it). */
 export interface ServiceDatabase {
@@ -38,55 +41,6 @@ export interface ServiceCache {
   /** Lets `grantee` reach the cache and read its AUTH token. */
   grantConnect(grantee: iam.IGrantable & ec2.IConnectable): iam.Grant;
 }
-
-/**
- * The team's code: an `entry` file bundled at synth with esbuild (the settings of
- * {@link HANDLER_BUNDLING}), or a ready `code` + `handler`. Exactly one of `entry` and `code`.
- */
-export interface ServiceCode {
-  /**
-   * Entry file of the API handler (`.ts` or `.js`, exporting `handler`), bundled at synth in the
-   * adopter's repository.
-   * @default - none; `code` must be set
-   */
-  readonly entry?: string;
-  /**
-   * Ready code, e.g. a prebuilt asset or `lambda.Code.fromAsset('dist/api')`.
-   * @default - none; `entry` must be set
-   */
-  readonly code?: lambda.Code;
-  /**
-   * The handler: the exported function's name with `entry`, `file.export` with `code`.
-   * @default 'handler' with `entry`; required with `code`
-   */
-  readonly handler?: string;
-  /**
-   * Root of the project `entry` belongs to (esbuild resolves modules from here).
-   * @default - the directory of the closest lock file
-   */
-  readonly projectRoot?: string;
-  /**
-   * Lock file of that project.
-   * @default - the closest package-lock.json, yarn.lock, pnpm-lock.yaml or bun.lockb
-   */
-  readonly depsLockFilePath?: string;
-}
-
-/**
- * The esbuild settings of an adopter's handler, the same as `npm run build` uses for Shipshape's
- * prebuilt handlers (scripts/build.mjs): minified CommonJS for Node 24 with a linked source map
- * (no sources inside), everything bundled including the AWS SDK clients (tested versions, only
- * those imported), the optional native `pg` binding left out.
- */
-export const HANDLER_BUNDLING: nodejs.BundlingOptions = {
-  minify: true,
-  sourceMap: true,
-  sourcesContent: false,
-  target: 'node24',
-  format: nodejs.OutputFormat.CJS,
-  bundleAwsSDK: true,
-  externalModules: ['pg-native'],
-};
 
 /** Reusable knobs of {@link Service}. */
 export interface ServiceOptions {

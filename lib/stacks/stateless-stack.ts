@@ -191,7 +191,8 @@ export class StatelessStack extends ShipshapeStack {
         apiUrl: this.edge.url,
         userPoolClient: this.service.userPoolClient,
         healthPath: this.service.healthPath,
-        checks: application.smokeChecks,
+        // The sample's note round trip only for the sample; an adopted service runs its own checks.
+        checks: props.application ? (application.smokeChecks ?? []) : undefined,
       },
       originVerifySecret: this.edge.originVerifySecret,
     });

@@ -16,7 +16,6 @@ import { applyAdopterChanges, changedLines, copyFixture } from './adopter-change
 // The package's runtime entry point resolves to this repository's source (the packed tarball is
 // exercised by the synth test); the name is the one the adopter's code imports.
 jest.mock('@shipshape/cdk/runtime', () => jest.requireActual('../../lambda/runtime'), { virtual: true });
-jest.mock('shipshape/runtime', () => jest.requireActual('../../lambda/runtime'), { virtual: true });
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REPO = join(__dirname, '..', '..');
@@ -79,7 +78,7 @@ afterAll(async () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pool = require(join(project, 'db.js')) as { end(): Promise<void> };
   await pool.end();
-   
+
   const runtime = jest.requireActual<typeof import('../../lambda/runtime')>('../../lambda/runtime');
   (await runtime.connectCacheFromEnv()).destroy();
   await db.drop();
