@@ -352,24 +352,28 @@ function updatePackageJson(facts: ProjectFacts, answers: InitAnswers, packageNam
   const skipped: string[] = [];
   json.scripts = { ...json.scripts };
   for (const [name, command] of Object.entries(scripts)) {
-    if (json.scripts[name] !== undefined && json.scripts[name] !== command)
+    if (json.scripts[name] !== undefined && json.scripts[name] !== command) {
       skipped.push(`script ${name} (yours kept)`);
-    else json.scripts[name] = command;
-    added.push(name);
+    } else {
+      json.scripts[name] = command;
+      added.push(name);
+    }
   }
   json.devDependencies = { ...json.devDependencies };
+  const addedDev: string[] = [];
   for (const [name, range] of Object.entries(devDependencies)) {
     // A library the app already depends on (e.g. pg) stays where it is.
-    if (json.dependencies?.[name] === undefined) json.devDependencies[name] ??= range;
+    if (json.dependencies?.[name] === undefined && json.devDependencies[name] === undefined) {
+      json.devDependencies[name] = range;
+      addedDev.push(name);
+    }
   }
   if (Object.keys(dependencies).length > 0) {
     json.dependencies = { ...json.dependencies };
     for (const [name, range] of Object.entries(dependencies)) json.dependencies[name] ??= range;
   }
   const summary =
-    `scripts ${added.join(', ')}; devDependencies ${Object.keys(devDependencies)
-      .filter((d) => !json.dependencies?.[d] || d in (facts.packageJson.devDependencies ?? {}))
-      .join(', ')}` +
+    `scripts ${added.join(', ')}; devDependencies ${addedDev.join(', ')}` +
     (Object.keys(dependencies).length > 0 ? `; dependencies ${Object.keys(dependencies).join(', ')}` : '') +
     (skipped.length > 0 ? `; kept ${skipped.join(', ')}` : '');
   return { json, summary };
