@@ -122,8 +122,36 @@ function compileLibrary() {
   return true;
 }
 
+/**
+ * The runtime library as ES modules too (dist/lambda/runtime/esm/, the `module` condition of the
+ * `./runtime` export): bundlers tree-shake ES modules, not the CommonJS tsc writes, so a handler
+ * that imports only createPoolFromEnv does not carry the cache client or Powertools. One file per
+ * source file, nothing bundled; `sideEffects` in package.json lets the bundler drop unused ones.
+ */
+async function buildRuntimeModules() {
+  const stamp = join(DIST, 'lambda', 'runtime', 'esm', '.stamp');
+  if (!isStale(stamp)) return false;
+  const { build } = await import('esbuild');
+  const source = join(ROOT, 'lambda', 'runtime');
+  await build({
+    entryPoints: filesUnder(source, (p) => p.endsWith('.ts') && !p.endsWith('.d.ts')),
+    outdir: join(DIST, 'lambda', 'runtime', 'esm'),
+    outbase: source,
+    bundle: false,
+    platform: 'node',
+    target: 'node24',
+    format: 'esm',
+    logLevel: 'warning',
+  });
+  writeFileSync(stamp, `${new Date().toISOString()}\n`);
+  return true;
+}
+
 try {
-  if (!args.has('--handlers')) compileLibrary();
+  if (!args.has('--handlers')) {
+    compileLibrary();
+    await buildRuntimeModules();
+  }
   await buildHandlers();
 } catch (error) {
   console.error(`build: ${error instanceof Error ? error.message : String(error)}`);
