@@ -166,6 +166,14 @@ test('the app’s own validation still answers 400', async () => {
   expect(bodyOf(response)).toEqual({ error: 'Title is required' });
 });
 
+test('what the runtime cannot fix: the app’s own error handler answers a malformed id with 500', async () => {
+  // PostgreSQL refuses 'abc' for an integer column (22P02); the fixture passes the error to its
+  // catch-all handler, which answers 500 — a client error the canary alarms count as a fault.
+  const response = await request('GET', '/todos/abc');
+  expect(response.statusCode).toBe(500);
+  expect(bodyOf(response)).toEqual({ error: 'Something went wrong' });
+});
+
 test('the adopter changed two files, by the documented lines only', () => {
   const lines = changedLines(project, ['db.js', 'index.js']);
   expect(lines).toEqual({ 'db.js': { added: 1, removed: 1 }, 'index.js': { added: 7, removed: 3 } });
