@@ -19,10 +19,14 @@ function files(dir) {
 
 const fresh = mkdtempSync(join(tmpdir(), 'shipshape-api-'));
 try {
-  const typedoc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--out', fresh], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
+  const typedoc = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--out', fresh],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
   if (typedoc.status !== 0) {
     console.error(`docs:check: typedoc failed\n${typedoc.stdout}${typedoc.stderr}`);
     process.exit(1);
@@ -32,12 +36,17 @@ try {
   const stale = [];
   for (const [name, path] of want) {
     if (!have.has(name)) stale.push(`missing  docs/api/${name}`);
-    else if (!readFileSync(path).equals(readFileSync(have.get(name)))) stale.push(`outdated docs/api/${name}`);
+    else if (!readFileSync(path).equals(readFileSync(have.get(name))))
+      stale.push(`outdated docs/api/${name}`);
   }
   for (const name of have.keys()) if (!want.has(name)) stale.push(`extra    docs/api/${name}`);
   if (stale.length > 0) {
-    console.error(`${stale.slice(0, 20).join('\n')}${stale.length > 20 ? `\n... and ${stale.length - 20} more` : ''}`);
-    console.error(`docs:check: the API reference is out of date (${stale.length} file(s)); run \`npm run docs\` and commit docs/api/.`);
+    console.error(
+      `${stale.slice(0, 20).join('\n')}${stale.length > 20 ? `\n... and ${stale.length - 20} more` : ''}`,
+    );
+    console.error(
+      `docs:check: the API reference is out of date (${stale.length} file(s)); run \`npm run docs\` and commit docs/api/.`,
+    );
     process.exit(1);
   }
   console.log(`docs:check: docs/api/ matches the TSDoc comments (${want.size} files)`);

@@ -70,10 +70,16 @@ export async function main(argv: string[]): Promise<number> {
     const { existsSync, readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     // lib/cli in the repository, dist/lib/cli in the installed package.
-    const manifest = [join(__dirname, '..', '..', 'package.json'), join(__dirname, '..', '..', '..', 'package.json')].find(
-      (p) => existsSync(p) && (JSON.parse(readFileSync(p, 'utf8')) as { name?: string }).name === '@shipshape/cdk',
+    const manifest = [
+      join(__dirname, '..', '..', 'package.json'),
+      join(__dirname, '..', '..', '..', 'package.json'),
+    ].find(
+      (p) =>
+        existsSync(p) && (JSON.parse(readFileSync(p, 'utf8')) as { name?: string }).name === '@shipshape/cdk',
     );
-    const { version } = JSON.parse(readFileSync(manifest ?? join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+    const { version } = JSON.parse(
+      readFileSync(manifest ?? join(__dirname, '..', '..', 'package.json'), 'utf8'),
+    ) as {
       version: string;
     };
     console.log(version);

@@ -300,12 +300,7 @@ export class RestoreVerification extends Construct {
     const parameterGroupName = props.parameterGroup?.bindToInstance({}).parameterGroupName;
 
     // --- Functions ---------------------------------------------------------------------------
-    const fn = (
-      fid: string,
-      entry: string,
-      description: string,
-      extra: Partial<lambda.FunctionProps>,
-    ) => {
+    const fn = (fid: string, entry: string, description: string, extra: Partial<lambda.FunctionProps>) => {
       const logGroup = new logs.LogGroup(this, `${fid}Logs`, {
         retention: logRetention,
         removalPolicy: RemovalPolicy.RETAIN,

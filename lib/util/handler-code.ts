@@ -49,7 +49,9 @@ export function handlerCode(handlerPath: string, options: HandlerCodeOptions = {
   if (extra.length === 0) return lambda.Code.fromAsset(dir);
   for (const [target, source] of extra) {
     if (!existsSync(source)) {
-      throw new Error(`handlerCode('${handlerPath}'): the directory '${source}' to copy into '${target}/' does not exist.`);
+      throw new Error(
+        `handlerCode('${handlerPath}'): the directory '${source}' to copy into '${target}/' does not exist.`,
+      );
     }
   }
   // A local copy step (no Docker, no esbuild; the image is never pulled) merges the handler and
@@ -60,7 +62,8 @@ export function handlerCode(handlerPath: string, options: HandlerCodeOptions = {
       image: DockerImage.fromRegistry('shipshape-local-copy-only'),
       local: {
         tryBundle(outputDir: string): boolean {
-          for (const name of readdirSync(dir)) cpSync(join(dir, name), join(outputDir, name), { recursive: true });
+          for (const name of readdirSync(dir))
+            cpSync(join(dir, name), join(outputDir, name), { recursive: true });
           for (const [target, source] of extra) cpSync(source, join(outputDir, target), { recursive: true });
           return true;
         },
