@@ -65,7 +65,7 @@ describe('handlerCode', () => {
       const code = () => handlerCode('deploy-hooks/migration-gate', { extraDirectories: { migrations } });
       const first = stagedAsset(code());
       expect(readdirSync(join(first.dir, 'migrations'))).toEqual(['0001_first.sql']);
-      expect(existsSync(join(first.dir, 'index.js'))).toBe(true);
+      expect(readdirSync(first.dir).sort()).toEqual(['index.js', 'index.js.map', 'migrations']);
 
       writeFileSync(join(migrations, '0001_first.sql'), 'SELECT 2;\n');
       expect(stagedAsset(code()).hash).not.toEqual(first.hash);
