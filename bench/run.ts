@@ -5,7 +5,7 @@
 // With --check, exits 1 when a budget is exceeded.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -89,13 +89,16 @@ function log(message: string): void {
 }
 
 // ---------------------------------------------------------------- synth
-interface SynthProfile {
+interface SynthPhases {
   moduleLoad: number;
   construct: number;
   validation: number;
   policyPacks: number;
   synthesis: number;
   total: number;
+}
+interface SynthProfile extends SynthPhases {
+  cpu: SynthPhases;
 }
 
 function benchSynth() {
@@ -139,7 +142,8 @@ function benchSynth() {
     const { stdout } = timed(join(ROOT, 'node_modules', '.bin', 'tsx'), ['bench/synth-profile.ts']);
     profiles.push(JSON.parse(stdout) as SynthProfile);
   }
-  const median = (key: keyof SynthProfile) => stat(profiles.map((p) => p[key] / 1000)).median;
+  const median = (key: keyof SynthPhases) => stat(profiles.map((p) => p[key] / 1000)).median;
+  const medianCpu = (key: keyof SynthPhases) => stat(profiles.map((p) => p.cpu[key] / 1000)).median;
   const emptyStat = stat(empty);
   const fullStat = stat(full);
   return {
@@ -156,6 +160,14 @@ function benchSynth() {
       policyPacks: median('policyPacks'),
       synthesis: median('synthesis'),
       total: median('total'),
+    },
+    profileCpuSeconds: {
+      moduleLoad: medianCpu('moduleLoad'),
+      construct: medianCpu('construct'),
+      validation: medianCpu('validation'),
+      policyPacks: medianCpu('policyPacks'),
+      synthesis: medianCpu('synthesis'),
+      total: medianCpu('total'),
     },
     assemblyDir: lastFullOut,
   };
@@ -301,7 +313,7 @@ function benchCli() {
 
 // ---------------------------------------------------------------- main
 function main() {
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${loadavg()[0].toFixed(1)} at start`;
   log(`machine: ${machine}; ${RUNS} runs`);
   const synth = benchSynth();
   const lambdas = benchLambdas(synth.assemblyDir);
@@ -350,12 +362,19 @@ function main() {
     `| \`cdk synth\`, empty one-stack app (cold) | ${fmt(synth.empty, ' s')} |`,
     `| ratio (wall time) | ${synth.ratio.toFixed(2)}× |`,
     `| CPU time: whole app / empty app | ${fmt(synth.appCpu, ' s')} / ${fmt(synth.emptyCpu, ' s')} = ${synth.cpuRatio.toFixed(2)}× |`,
-    `| in-process synth of the app (profile below) | ${synth.profileSeconds.total.toFixed(2)} s |`,
-    `| of which loading modules (aws-cdk-lib, cdk-nag, cdk-monitoring-constructs, ours) | ${synth.profileSeconds.moduleLoad.toFixed(2)} s |`,
-    `| of which construct code (building the tree) | ${synth.profileSeconds.construct.toFixed(2)} s |`,
-    `| of which built-in CloudFormation validation | ${synth.profileSeconds.validation.toFixed(2)} s |`,
-    `| of which policy packs (cdk-nag, ProductionReadinessChecks) | ${synth.profileSeconds.policyPacks.toFixed(2)} s |`,
-    `| of which synthesis (tokens, templates, asset staging) | ${synth.profileSeconds.synthesis.toFixed(2)} s |`,
+    `| in-process synth of the app, wall / CPU | ${synth.profileSeconds.total.toFixed(2)} s / ${synth.profileCpuSeconds.total.toFixed(2)} s |`,
+    ...(
+      [
+        ['loading modules (aws-cdk-lib, cdk-nag, cdk-monitoring-constructs, ours)', 'moduleLoad'],
+        ['construct code (building the tree)', 'construct'],
+        ['built-in CloudFormation validation', 'validation'],
+        ['policy packs (cdk-nag, ProductionReadinessChecks)', 'policyPacks'],
+        ['synthesis (tokens, templates, asset staging)', 'synthesis'],
+      ] as const
+    ).map(
+      ([what, key]) =>
+        `| of which ${what}, wall / CPU | ${synth.profileSeconds[key].toFixed(2)} s / ${synth.profileCpuSeconds[key].toFixed(2)} s |`,
+    ),
     `| package: tarball / unpacked / files | ${pkg.tarballKb.toFixed(0)} KB / ${pkg.unpackedKb.toFixed(0)} KB / ${pkg.files} |`,
     ...(tests
       ? [
