@@ -3,7 +3,17 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['cdk.out/**', 'node_modules/**', 'coverage/**', 'dist/**', 'docs/api/**', '**/*.js', '**/*.mjs'] },
+  {
+    ignores: [
+      'cdk.out/**',
+      'node_modules/**',
+      'coverage/**',
+      'dist/**',
+      'docs/api/**',
+      '**/*.js',
+      '**/*.mjs',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

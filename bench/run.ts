@@ -5,7 +5,7 @@
 // With --check, exits 1 when a budget is exceeded.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -65,47 +65,121 @@ function timed(
   return { seconds, stdout: r.stdout };
 }
 
+/**
+ * Runs a command through bash and also returns the CPU seconds (user + system) it and its
+ * children used (bash's `times`): on a machine shared with other jobs, CPU time is the steadier
+ * measure; wall time is what a user waits.
+ */
+function timedCpu(argv: string[]): { seconds: number; cpuSeconds: number; stdout: string } {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const { seconds, stdout } = timed('bash', [
+    '-c',
+    `${quoted} >/tmp/.bench-out-$$ 2>&1; s=$?; cat /tmp/.bench-out-$$; rm -f /tmp/.bench-out-$$; times; exit $s`,
+  ]);
+  const lines = stdout.trimEnd().split('\n');
+  const children = lines[lines.length - 1].match(/(\d+)m([\d.]+)s (\d+)m([\d.]+)s/);
+  if (!children) throw new Error(`could not read CPU times from: ${lines[lines.length - 1]}`);
+  const cpuSeconds =
+    Number(children[1]) * 60 + Number(children[2]) + Number(children[3]) * 60 + Number(children[4]);
+  return { seconds, cpuSeconds, stdout: lines.slice(0, -2).join('\n') };
+}
+
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
 }
 
 // ---------------------------------------------------------------- synth
+interface SynthPhases {
+  moduleLoad: number;
+  construct: number;
+  validation: number;
+  policyPacks: number;
+  synthesis: number;
+  total: number;
+}
+interface SynthProfile extends SynthPhases {
+  cpu: SynthPhases;
+}
+
 function benchSynth() {
+  // The prebuilt handlers must be current, so the runs measure synth, not `npm run build`
+  // (cdk.json's app runs the same staleness check; it finds nothing to do).
+  timed(process.execPath, ['scripts/build.mjs', '--handlers', '--if-stale', '--quiet']);
   const empty: number[] = [];
   const full: number[] = [];
+  const emptyCpu: number[] = [];
+  const fullCpu: number[] = [];
   let lastFullOut = '';
   for (let i = 0; i < RUNS; i++) {
-    // Alternate, so drift in machine load hits both sides alike. Cold: a fresh output dir.
+    // Alternate, so drift in machine load hits both sides alike. Cold: a fresh output dir. Both
+    // apps run through the same CLI and the same TypeScript runner (tsx).
     const emptyOut = mkdtempSync(join(tmpdir(), 'bench-empty-'));
-    empty.push(
-      timed(CDK, ['synth', '--quiet', '--app', 'npx tsx bench/empty-app.ts', '-o', emptyOut]).seconds,
-    );
+    const emptyRun = timedCpu([
+      CDK,
+      'synth',
+      '--quiet',
+      '--app',
+      'npx tsx bench/empty-app.ts',
+      '-o',
+      emptyOut,
+    ]);
+    empty.push(emptyRun.seconds);
+    emptyCpu.push(emptyRun.cpuSeconds);
     rmSync(emptyOut, { recursive: true, force: true });
     const fullOut = mkdtempSync(join(tmpdir(), 'bench-full-'));
-    full.push(timed(CDK, ['synth', '**', '--quiet', '-o', fullOut]).seconds);
+    const run = timedCpu([CDK, 'synth', '**', '--quiet', '-o', fullOut]);
+    full.push(run.seconds);
+    fullCpu.push(run.cpuSeconds);
+    if (/Bundling asset|esbuild/i.test(run.stdout)) throw new Error('cdk synth bundled something');
     if (lastFullOut) rmSync(lastFullOut, { recursive: true, force: true });
     lastFullOut = fullOut;
-    log(`synth run ${i + 1}/${RUNS}: empty ${empty[i].toFixed(2)}s, app ${full[i].toFixed(2)}s`);
+    log(
+      `synth run ${i + 1}/${RUNS}: empty ${empty[i].toFixed(2)}s (${emptyCpu[i].toFixed(2)}s CPU), app ${full[i].toFixed(2)}s (${fullCpu[i].toFixed(2)}s CPU)`,
+    );
   }
-  const modes: Record<string, number> = {};
-  for (const mode of ['full', 'no-bundling', 'no-validation', 'no-policy']) {
-    const { stdout } = timed(join(ROOT, 'node_modules', '.bin', 'tsx'), ['bench/synth-profile.ts', mode]);
-    modes[mode] = (JSON.parse(stdout) as { ms: number }).ms / 1000;
+  const profiles: SynthProfile[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const { stdout } = timed(join(ROOT, 'node_modules', '.bin', 'tsx'), ['bench/synth-profile.ts']);
+    profiles.push(JSON.parse(stdout) as SynthProfile);
   }
+  const median = (key: keyof SynthPhases) => stat(profiles.map((p) => p[key] / 1000)).median;
+  const medianCpu = (key: keyof SynthPhases) => stat(profiles.map((p) => p.cpu[key] / 1000)).median;
   const emptyStat = stat(empty);
   const fullStat = stat(full);
   return {
     empty: emptyStat,
     app: fullStat,
     ratio: fullStat.median / emptyStat.median,
-    breakdownSeconds: {
-      bundling: Math.max(0, modes.full - modes['no-bundling']),
-      builtinValidation: Math.max(0, modes['no-bundling'] - modes['no-validation']),
-      policyPacks: Math.max(0, modes['no-validation'] - modes['no-policy']),
-      constructAndWrite: modes['no-policy'],
+    emptyCpu: stat(emptyCpu),
+    appCpu: stat(fullCpu),
+    cpuRatio: stat(fullCpu).median / stat(emptyCpu).median,
+    profileSeconds: {
+      moduleLoad: median('moduleLoad'),
+      construct: median('construct'),
+      validation: median('validation'),
+      policyPacks: median('policyPacks'),
+      synthesis: median('synthesis'),
+      total: median('total'),
+    },
+    profileCpuSeconds: {
+      moduleLoad: medianCpu('moduleLoad'),
+      construct: medianCpu('construct'),
+      validation: medianCpu('validation'),
+      policyPacks: medianCpu('policyPacks'),
+      synthesis: medianCpu('synthesis'),
+      total: medianCpu('total'),
     },
     assemblyDir: lastFullOut,
   };
+}
+
+// ---------------------------------------------------------------- package
+/** What `npm pack` would publish (dist/ must be built; `npm run bench` builds what is stale). */
+function benchPackage() {
+  timed(process.execPath, ['scripts/build.mjs', '--if-stale', '--quiet']);
+  const { stdout } = timed('npm', ['pack', '--dry-run', '--json', '--ignore-scripts']);
+  const [packed] = JSON.parse(stdout) as Array<{ size: number; unpackedSize: number; entryCount: number }>;
+  return { tarballKb: packed.size / 1024, unpackedKb: packed.unpackedSize / 1024, files: packed.entryCount };
 }
 
 // ---------------------------------------------------------------- tests
@@ -174,12 +248,11 @@ function benchLambdas(assemblyDir: string): LambdaBench[] {
       >;
     };
     for (const resource of Object.values(template.Resources)) {
-      // Only functions esbuild bundled from lambda/: CDK's own providers ship prebuilt code.
-      if (resource.Type !== 'AWS::Lambda::Function' || resource.Metadata?.['aws:asset:is-bundled'] !== true)
-        continue;
+      if (resource.Type !== 'AWS::Lambda::Function') continue;
       const asset = resource.Metadata?.['aws:asset:path'] as string | undefined;
       const path = String(resource.Metadata?.['aws:cdk:path'] ?? '');
-      if (!asset) continue;
+      // Only our handlers (prebuilt from lambda/ with a source map): CDK's own providers differ.
+      if (!asset || !existsSync(join(file, '..', asset, 'index.js.map'))) continue;
       const name = path.split('/').slice(2, -1).join('/');
       const dir = join(file, '..', asset);
       if (!seen.has(dir) || name.length < (seen.get(dir) ?? '').length) seen.set(dir, name);
@@ -231,8 +304,8 @@ function benchCli() {
   const mocked = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench' };
   const preload = ['-r', 'tsx/cjs', '-r', './bench/cli-mocked-aws.ts'];
   for (let i = 0; i < Math.max(RUNS, 5); i++) {
-    help.push(timed(process.execPath, ['bin/shipshape.js', '--help']).seconds);
-    const argv = [...preload, 'bin/shipshape.js', 'rollback', '--env', 'staging', '--dry-run'];
+    help.push(timed(process.execPath, ['dist/bin/shipshape.js', '--help']).seconds);
+    const argv = [...preload, 'dist/bin/shipshape.js', 'rollback', '--env', 'staging', '--dry-run'];
     dryRun.push(timed(process.execPath, argv, mocked).seconds);
   }
   return { help: stat(help), rollbackDryRun: stat(dryRun) };
@@ -240,11 +313,12 @@ function benchCli() {
 
 // ---------------------------------------------------------------- main
 function main() {
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${loadavg()[0].toFixed(1)} at start`;
   log(`machine: ${machine}; ${RUNS} runs`);
   const synth = benchSynth();
   const lambdas = benchLambdas(synth.assemblyDir);
   rmSync(synth.assemblyDir, { recursive: true, force: true });
+  const pkg = benchPackage();
   const cli = benchCli();
   const tests = args['skip-tests'] ? undefined : benchTests();
 
@@ -286,10 +360,22 @@ function main() {
     '| --- | --- |',
     `| \`cdk synth '**'\`, whole app (cold) | ${fmt(synth.app, ' s')} |`,
     `| \`cdk synth\`, empty one-stack app (cold) | ${fmt(synth.empty, ' s')} |`,
-    `| ratio | ${synth.ratio.toFixed(2)}× |`,
-    `| of which Lambda bundling | ${synth.breakdownSeconds.bundling.toFixed(2)} s |`,
-    `| of which built-in CloudFormation validation | ${synth.breakdownSeconds.builtinValidation.toFixed(2)} s |`,
-    `| of which cdk-nag policy packs | ${synth.breakdownSeconds.policyPacks.toFixed(2)} s |`,
+    `| ratio (wall time) | ${synth.ratio.toFixed(2)}× |`,
+    `| CPU time: whole app / empty app | ${fmt(synth.appCpu, ' s')} / ${fmt(synth.emptyCpu, ' s')} = ${synth.cpuRatio.toFixed(2)}× |`,
+    `| in-process synth of the app, wall / CPU | ${synth.profileSeconds.total.toFixed(2)} s / ${synth.profileCpuSeconds.total.toFixed(2)} s |`,
+    ...(
+      [
+        ['loading modules (aws-cdk-lib, cdk-nag, cdk-monitoring-constructs, ours)', 'moduleLoad'],
+        ['construct code (building the tree)', 'construct'],
+        ['built-in CloudFormation validation', 'validation'],
+        ['policy packs (cdk-nag, ProductionReadinessChecks)', 'policyPacks'],
+        ['synthesis (tokens, templates, asset staging)', 'synthesis'],
+      ] as const
+    ).map(
+      ([what, key]) =>
+        `| of which ${what}, wall / CPU | ${synth.profileSeconds[key].toFixed(2)} s / ${synth.profileCpuSeconds[key].toFixed(2)} s |`,
+    ),
+    `| package: tarball / unpacked / files | ${pkg.tarballKb.toFixed(0)} KB / ${pkg.unpackedKb.toFixed(0)} KB / ${pkg.files} |`,
     ...(tests
       ? [
           `| \`npm test\` (${tests.tests} tests) | ${tests.seconds.toFixed(1)} s |`,
@@ -310,7 +396,7 @@ function main() {
 
   writeFileSync(
     join(ROOT, 'bench', 'results.json'),
-    `${JSON.stringify({ machine, runs: RUNS, synth: { ...synth, assemblyDir: undefined }, tests, lambdas, cli, checks }, null, 2)}\n`,
+    `${JSON.stringify({ machine, runs: RUNS, synth: { ...synth, assemblyDir: undefined }, package: pkg, tests, lambdas, cli, checks }, null, 2)}\n`,
   );
   writeFileSync(join(ROOT, 'bench', 'results.md'), `${md}\n`);
   const readmePath = join(ROOT, 'README.md');

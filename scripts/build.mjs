@@ -53,8 +53,7 @@ export function handlerEntries() {
 }
 
 const newest = (files) => Math.max(0, ...files.filter(existsSync).map((f) => statSync(f).mtimeMs));
-const oldest = (files) =>
-  files.every(existsSync) ? Math.min(...files.map((f) => statSync(f).mtimeMs)) : -1;
+const oldest = (files) => (files.every(existsSync) ? Math.min(...files.map((f) => statSync(f).mtimeMs)) : -1);
 
 /** Source inputs of both steps: handlers import lib/ (migrations) and lambda/; tsc reads all. */
 function inputs() {
@@ -111,10 +110,14 @@ function compileLibrary() {
   const stamp = join(DIST, '.tsc-stamp');
   if (!isStale(stamp)) return false;
   const started = Date.now();
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  const tsc = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+    },
+  );
   if (tsc.status !== 0) throw new Error('tsc -p tsconfig.build.json failed (see above)');
   mkdirSync(DIST, { recursive: true });
   writeFileSync(stamp, `${new Date().toISOString()}\n`);

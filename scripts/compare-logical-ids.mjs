@@ -19,7 +19,8 @@ import { join } from 'node:path';
  * ids that a refactor must not change.
  */
 const VERSION_HASH = /(CurrentVersion[0-9A-F]{8})[0-9a-f]{32}$/;
-const stable = (id, type) => (type === 'AWS::Lambda::Version' ? id.replace(VERSION_HASH, '$1<code-hash>') : id);
+const stable = (id, type) =>
+  type === 'AWS::Lambda::Version' ? id.replace(VERSION_HASH, '$1<code-hash>') : id;
 
 /** @returns {Record<string, string>} "<stack>/<logicalId>" → resource type */
 function listAssembly(dir) {
@@ -40,7 +41,9 @@ function listAssembly(dir) {
 }
 
 function load(pathOrDir) {
-  const ids = statSync(pathOrDir).isDirectory() ? listAssembly(pathOrDir) : JSON.parse(readFileSync(pathOrDir, 'utf8'));
+  const ids = statSync(pathOrDir).isDirectory()
+    ? listAssembly(pathOrDir)
+    : JSON.parse(readFileSync(pathOrDir, 'utf8'));
   // Lists written by an older copy of this script may hold the raw version hash.
   return Object.fromEntries(Object.entries(ids).map(([id, type]) => [stable(id, type), type]));
 }
@@ -70,6 +73,8 @@ if (command === 'list' && first) {
     process.exit(1);
   }
 } else {
-  console.error('usage: compare-logical-ids.mjs list <cdk.out> | compare <before.json|cdk.out> <after.json|cdk.out>');
+  console.error(
+    'usage: compare-logical-ids.mjs list <cdk.out> | compare <before.json|cdk.out> <after.json|cdk.out>',
+  );
   process.exit(2);
 }

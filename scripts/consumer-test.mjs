@@ -12,7 +12,15 @@
 // A separate CI step, not part of `npm test`: it installs from the registry and takes a minute or
 // two, which the edit-test loop should not pay.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +33,8 @@ const EXAMPLE = join(ROOT, 'examples', 'platform-team', 'app.ts');
 const keep = process.argv.includes('--keep');
 
 const started = Date.now();
-const step = (message) => console.log(`consumer-test: ${message} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+const step = (message) =>
+  console.log(`consumer-test: ${message} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 const failures = [];
 const check = (ok, message) => {
   if (!ok) failures.push(message);
@@ -60,14 +69,19 @@ const work = mkdtempSync(join(tmpdir(), 'shipshape-consumer-'));
 try {
   // 1. Build what is stale, then pack (the prepack build is skipped: its output would mix with the JSON).
   run(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--if-stale'], ROOT);
-  const [packed] = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], ROOT));
+  const [packed] = JSON.parse(
+    run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], ROOT),
+  );
   const tarball = join(work, packed.filename);
   step(
     `packed ${packed.filename}: ${(packed.size / 1024).toFixed(0)} KB tarball, ${(packed.unpackedSize / 1024).toFixed(0)} KB unpacked, ${packed.entryCount} files`,
   );
   const files = packed.files.map((f) => f.path);
   check(!files.some((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts')), 'the tarball holds TypeScript sources');
-  check(!files.some((f) => f.startsWith('test/') || f.startsWith('lambda/')), 'the tarball holds tests or handler sources');
+  check(
+    !files.some((f) => f.startsWith('test/') || f.startsWith('lambda/')),
+    'the tarball holds tests or handler sources',
+  );
   check(files.includes('dist/handlers/api/index.js'), 'the tarball lacks the prebuilt API handler');
 
   // 2. A fresh project: the tarball plus the CDK from the registry, nothing from this repository.
@@ -93,8 +107,14 @@ try {
   );
   step('installed the tarball, aws-cdk-lib, constructs and aws-cdk into a fresh project');
   const resolved = run(process.execPath, ['-p', "require.resolve('@shipshape/cdk')"], project).trim();
-  check(resolved.startsWith(join(project, 'node_modules')), `@shipshape/cdk resolved outside the project: ${resolved}`);
-  check(!existsSync(join(project, 'node_modules', 'esbuild')), 'esbuild was installed: synth must not need it');
+  check(
+    resolved.startsWith(join(project, 'node_modules')),
+    `@shipshape/cdk resolved outside the project: ${resolved}`,
+  );
+  check(
+    !existsSync(join(project, 'node_modules', 'esbuild')),
+    'esbuild was installed: synth must not need it',
+  );
 
   // 3. Compile the example with TypeScript (the compiler is a tool; every import resolves in the project).
   writeFileSync(join(project, 'app.ts'), example);
@@ -112,7 +132,11 @@ try {
       files: ['app.ts'],
     }),
   );
-  run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], project);
+  run(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
+    project,
+  );
   step('compiled app.ts');
 
   // 4. Synthesize and assert.
@@ -137,27 +161,42 @@ try {
   // RestoreVerification on the team's own instance: a state machine that restores it.
   check(ofType('AWS::StepFunctions::StateMachine').length === 1, 'no restore-verification state machine');
   check(
-    ofType('AWS::IAM::Policy').some(([, p]) => ref(p).includes('rds:RestoreDBInstanceToPointInTime') && ref(p).includes(instanceId)),
+    ofType('AWS::IAM::Policy').some(
+      ([, p]) => ref(p).includes('rds:RestoreDBInstanceToPointInTime') && ref(p).includes(instanceId),
+    ),
     'no policy lets restore verification restore the consumer database',
   );
   // SafeDeployment on the team's own alias.
   const groups = ofType('AWS::CodeDeploy::DeploymentGroup');
   check(groups.length === 1, 'no CodeDeploy deployment group');
-  check(ref(template.Resources[aliasId]).includes('UpdatePolicy') || ref(template.Resources[aliasId].UpdatePolicy ?? {}).includes('CodeDeployLambdaAliasUpdate'), 'the alias is not deployed through CodeDeploy');
+  check(
+    ref(template.Resources[aliasId]).includes('UpdatePolicy') ||
+      ref(template.Resources[aliasId].UpdatePolicy ?? {}).includes('CodeDeployLambdaAliasUpdate'),
+    'the alias is not deployed through CodeDeploy',
+  );
   // BurnRateSlo on the team's own metrics: composite alarms over Errors/Invocations of the alias.
   const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => ref(a));
   check(ofType('AWS::CloudWatch::CompositeAlarm').length >= 3, 'fewer than 3 burn-rate composite alarms');
-  check(alarms.some((a) => a.includes('"Errors"') && a.includes('IF(total > 0, bad / total, 0)')), 'no burn-rate alarm on the alias errors');
+  check(
+    alarms.some((a) => a.includes('"Errors"') && a.includes('IF(total > 0, bad / total, 0)')),
+    'no burn-rate alarm on the alias errors',
+  );
 
   // Every Shipshape function runs a prebuilt handler, staged as shipped (not bundled at synth).
   const functions = ofType('AWS::Lambda::Function').filter(([, f]) => f.Metadata?.['aws:asset:path']);
-  check(functions.length >= 4, `expected at least 4 Shipshape functions with assets, found ${functions.length}`);
+  check(
+    functions.length >= 4,
+    `expected at least 4 Shipshape functions with assets, found ${functions.length}`,
+  );
   for (const [id, fn] of functions) {
     check(fn.Properties.Handler === 'index.handler', `${id}: handler ${fn.Properties.Handler}`);
     check(fn.Properties.Runtime === 'nodejs24.x', `${id}: runtime ${fn.Properties.Runtime}`);
     const assetDir = join(out, fn.Metadata['aws:asset:path']);
     check(existsSync(join(assetDir, 'index.js')), `${id}: its asset has no index.js`);
-    check(readdirSync(assetDir).every((f) => !f.endsWith('.ts')), `${id}: its asset holds TypeScript`);
+    check(
+      readdirSync(assetDir).every((f) => !f.endsWith('.ts')),
+      `${id}: its asset holds TypeScript`,
+    );
   }
   step(`asserted on ${resources.length} resources`);
 
@@ -165,7 +204,10 @@ try {
   const help = run('npx', ['--no-install', 'shipshape', '--help'], project);
   check(/^Usage: shipshape <command>/m.test(help), `shipshape --help printed:\n${help}`);
   const version = run('npx', ['--no-install', 'shipshape', '--version'], project).trim();
-  check(version === JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version, `shipshape --version printed ${version}`);
+  check(
+    version === JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
+    `shipshape --version printed ${version}`,
+  );
   step('npx shipshape --help and --version ran the installed CLI');
 } finally {
   if (keep) console.log(`consumer-test: kept ${work}`);

@@ -11,7 +11,7 @@ export interface CostBudgetProps {
   /** Monthly amount in USD. */
   readonly monthlyLimitUsd: number;
   /** Receives the alerts (actual and forecast). Its policy is extended so AWS Budgets may publish. */
-  readonly topic: sns.Topic;
+  readonly topic: sns.ITopic;
   /**
    * Count only costs tagged with these cost-allocation tags (the tags must be activated in the
    * Billing console to appear in budgets).

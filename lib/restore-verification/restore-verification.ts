@@ -190,6 +190,12 @@ const DELETE_RETRY_ATTEMPTS = 45;
  * `Success`, `RtoSeconds` and `RpoSeconds` to `Shipshape/RestoreVerification`, notifies failures,
  * and alarms when a run failed, did not run, or measured an RPO above target. A scheduled
  * heartbeat writer gives the RPO a real data point.
+ *
+ * Works on any `rds.IDatabaseInstance` with automated backups and IAM database authentication,
+ * behind an RDS Proxy with `iamAuth`. The database must hold: a login role `verifierUser`
+ * (granted `rds_iam`) that may read `public.shipshape_migrations` and every critical table; a
+ * table `public.heartbeat (recorded_at timestamptz DEFAULT now(), source text)` that the
+ * `heartbeatUser` role (granted `rds_iam`) may insert into. See docs/packaging.md.
  */
 export class RestoreVerification extends Construct {
   /** The orchestrating state machine. */

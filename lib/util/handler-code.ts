@@ -1,6 +1,7 @@
-import { cpSync, existsSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 
 /**
@@ -54,20 +55,48 @@ export function handlerCode(handlerPath: string, options: HandlerCodeOptions = {
       );
     }
   }
-  // A local copy step (no Docker, no esbuild; the image is never pulled) merges the handler and
-  // the extra directories; hashing the output covers all of them.
-  return lambda.Code.fromAsset(dir, {
-    assetHashType: AssetHashType.OUTPUT,
-    bundling: {
-      image: DockerImage.fromRegistry('shipshape-local-copy-only'),
-      local: {
-        tryBundle(outputDir: string): boolean {
-          for (const name of readdirSync(dir))
-            cpSync(join(dir, name), join(outputDir, name), { recursive: true });
-          for (const [target, source] of extra) cpSync(source, join(outputDir, target), { recursive: true });
-          return true;
-        },
-      },
-    },
-  });
+  return lambda.Code.fromAsset(mergedDirectory(dir, extra), { exclude: [COMPLETE_MARKER] });
+}
+
+/** Marks a finished merged directory; excluded from the asset. */
+const COMPLETE_MARKER = '.shipshape-complete';
+
+/** Every file below `dir` (relative paths, sorted), for hashing. */
+function filesBelow(dir: string, prefix = ''): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((e) =>
+      e.isDirectory() ? filesBelow(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
+    );
+}
+
+/**
+ * The handler plus the extra directories, merged into a content-addressed directory under the
+ * OS temp dir: same inputs, same directory (reused, not copied again), so synth stays quiet (no
+ * bundling step) and the asset hash, computed from the merged contents, covers every file.
+ */
+function mergedDirectory(handlerDir: string, extra: Array<[string, string]>): string {
+  const sources: Array<[string, string]> = [['.', handlerDir], ...extra];
+  const hash = createHash('sha256');
+  for (const [target, source] of sources) {
+    for (const file of filesBelow(source)) {
+      hash.update(`${target}/${file}\0`);
+      hash.update(readFileSync(join(source, file)));
+    }
+  }
+  const merged = join(tmpdir(), 'shipshape-handlers', hash.digest('hex').slice(0, 32));
+  if (existsSync(join(merged, COMPLETE_MARKER))) return merged;
+  const partial = `${merged}.${process.pid}.tmp`;
+  rmSync(partial, { recursive: true, force: true });
+  for (const [target, source] of sources) cpSync(source, join(partial, target), { recursive: true });
+  writeFileSync(join(partial, COMPLETE_MARKER), '');
+  try {
+    rmSync(merged, { recursive: true, force: true });
+    renameSync(partial, merged);
+  } catch (error) {
+    // Another process (a parallel test worker) finished the same directory first: use it.
+    rmSync(partial, { recursive: true, force: true });
+    if (!existsSync(join(merged, COMPLETE_MARKER))) throw error;
+  }
+  return merged;
 }

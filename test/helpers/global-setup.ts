@@ -9,9 +9,13 @@ import postgresGlobalSetup from './postgres-global-setup';
 
 export default async function globalSetup(): Promise<void> {
   const root = join(__dirname, '..', '..');
-  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--handlers', '--if-stale', '--quiet'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [join(root, 'scripts', 'build.mjs'), '--handlers', '--if-stale', '--quiet'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
   await postgresGlobalSetup();
 }
