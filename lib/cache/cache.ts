@@ -7,6 +7,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { AlarmTarget } from '../observability/alarm-target';
+import { addCacheAlarms } from './alarms';
 import { SubnetTier } from '../network/network';
 import { guardRuleId } from '../policy/readiness-rules';
 import { limitGrantsToAwsServices } from '../shared/kms';
@@ -281,6 +283,14 @@ export class Cache extends Construct {
       },
     });
     return read.combine(decrypt);
+  }
+
+  /**
+   * Creates this cache's alarms (CPU, memory, evictions, connections, replication lag) and
+   * dashboard widgets in `target`, each routed to the page or ticket topic with its runbook (`cache.md`).
+   */
+  public addAlarms(target: AlarmTarget): void {
+    addCacheAlarms(this, target);
   }
 
   /**

@@ -8,10 +8,14 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { SubnetTier } from '../network/network';
+import type { AlarmTarget } from '../observability/alarm-target';
 import { guardRuleId } from '../policy/readiness-rules';
 import { limitGrantsToAwsServices } from '../shared/kms';
 import { allowLogGroupsToUseKey } from '../shared/log-encryption';
 import { dailyOverlapsWeekly, parseDailyWindow, parseWeeklyWindow } from '../shared/time-windows';
+import { addDatabaseAlarms, type DatabaseAlarmOptions, instanceClassMemory } from './alarms';
+
+export { type DatabaseAlarmOptions, instanceClassMemory } from './alarms';
 
 /** Port of PostgreSQL and of an RDS Proxy for PostgreSQL (a proxy for PostgreSQL always listens on 5432). */
 export const POSTGRES_PORT = 5432;
@@ -226,6 +230,7 @@ export class Database extends Construct {
   public readonly logGroups: Readonly<Record<string, logs.LogGroup>>;
 
   private readonly proxyUsers = new Set<string>();
+  private readonly alarmDefaults: Required<DatabaseAlarmOptions>;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
@@ -247,6 +252,13 @@ export class Database extends Construct {
     const multiAz = props.multiAz ?? true;
     const deletionProtection = props.deletionProtection ?? true;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
+    const instanceType =
+      props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM);
+    this.alarmDefaults = {
+      allocatedStorage: allocated,
+      instanceMemory: instanceClassMemory(instanceType.toString()),
+      proxyMaxConnectionsPercent: maxConnectionsPercent,
+    };
     this.databaseName = props.databaseName ?? 'shipshape';
     this.masterUsername = props.masterUsername ?? 'shipshape_admin';
     this.port = POSTGRES_PORT;
@@ -332,7 +344,7 @@ export class Database extends Construct {
     this.instance = new rds.DatabaseInstance(this, 'Resource', {
       engine,
       instanceIdentifier,
-      instanceType: props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM),
+      instanceType,
       vpc: props.vpc,
       subnetGroup: this.subnetGroup,
       securityGroups: [this.securityGroup],
@@ -466,6 +478,14 @@ export class Database extends Construct {
       resourceName: `${this.instance.instanceResourceId}/${dbUser}`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
+  }
+
+  /**
+   * Creates this database's alarms (instance and RDS Proxy) and dashboard widgets in `target`,
+   * each routed to the page or ticket topic with its runbook (`database.md`).
+   */
+  public addAlarms(target: AlarmTarget, options: DatabaseAlarmOptions = {}): void {
+    addDatabaseAlarms(this, target, { ...this.alarmDefaults, ...definedOnly(options) });
   }
 
   /** Any `AWS/RDS` metric of the instance. */
@@ -732,4 +752,9 @@ function defaultIdentifier(scope: Construct): string {
 
 function pascal(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** The options that were given, so that `undefined` never overrides a default. */
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -18,7 +18,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ORIGIN_VERIFY_HEADER } from '../../lambda/shared/origin-verify-header';
 import { guardRuleId } from '../policy/readiness-rules';
+import type { AlarmTarget } from '../observability/alarm-target';
+import { addEdgeAlarms, type EdgeAlarmOptions } from './alarms';
 import { EdgeFirewall } from './edge-firewall';
+
+export type { EdgeAlarmOptions } from './alarms';
 
 export { ORIGIN_VERIFY_HEADER };
 
@@ -353,6 +357,15 @@ export class Edge extends Construct {
    */
   public grantOriginVerify(grantee: iam.IGrantable): iam.Grant {
     return this.originVerifySecret.grantRead(grantee);
+  }
+
+  /**
+   * Creates the edge's alarms in `target`: API Gateway 5xx rate, 4xx surge and p99 latency, the
+   * origin-verify rotation function, and the CloudFront 5xx, origin latency and WAF alarms in a
+   * us-east-1 stack `<stack>EdgeAlarms` (their metrics exist only there), which is returned.
+   */
+  public addAlarms(target: AlarmTarget, options: EdgeAlarmOptions): Stack {
+    return addEdgeAlarms(this, target, options);
   }
 
   /** Requests the web ACL blocked (all rules), per 5 minutes. The metric lives in us-east-1. */

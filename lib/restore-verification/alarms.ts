@@ -1,9 +1,11 @@
 // The alarms of RestoreVerification: no successful verification within the schedule period
-// (failed or did not run), a failed run, and an RPO above target. Each names its runbook.
+// (failed or did not run), a failed run, and an RPO above target, each naming its runbook; and
+// its part of an environment's monitoring (functions, missing heartbeats, dashboard).
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import { type AlarmTarget, timeoutOf } from '../observability/alarm-target';
 import type { RestoreVerification } from './restore-verification';
 
 /** What the alarms need to know of the verification. */
@@ -69,4 +71,79 @@ export function createRestoreVerificationAlarms(
   }
 
   return { failedAlarm, runFailedAlarm, rpoAlarm };
+}
+
+/** What {@link addRestoreVerificationMonitoring} needs beyond the construct. */
+export interface RestoreVerificationMonitoringOptions {
+  /**
+   * How often the heartbeat writer runs; "no heartbeat" fires after max(5 min, 3 intervals).
+   * @default - the construct's `heartbeatInterval`
+   */
+  readonly heartbeatInterval?: Duration;
+}
+
+/**
+ * The verification's part of an environment's monitoring (called by
+ * {@link RestoreVerification.addAlarms}): its three functions' Lambda alarms, the `HeartbeatMissing`
+ * alarm, and dashboard widgets for the last run and its own alarms (which stay on the construct).
+ */
+export function addRestoreVerificationMonitoring(
+  rv: RestoreVerification,
+  target: AlarmTarget,
+  interval: Duration,
+): cloudwatch.Alarm {
+  target.monitorFunctions(
+    {
+      name: 'RestoreVerificationControl',
+      function: rv.controlFunction,
+      timeout: timeoutOf(rv.controlFunction),
+    },
+    {
+      name: 'RestoreVerificationVerifier',
+      function: rv.verifierFunction,
+      timeout: timeoutOf(rv.verifierFunction),
+    },
+    { name: 'HeartbeatWriter', function: rv.heartbeatFunction, timeout: timeoutOf(rv.heartbeatFunction) },
+  );
+  const minutes = Math.max(5, Math.ceil(interval.toMinutes({ integral: false }) * 3));
+  const period = Duration.minutes(minutes);
+  const fn = rv.heartbeatFunction;
+  const heartbeatMissing = target.alarm('HeartbeatMissing', {
+    meaning: `No heartbeat written for ${minutes} minutes (3 intervals): the writer does not run or cannot reach the database, and restore verification cannot measure the RPO.`,
+    metric: new cloudwatch.MathExpression({
+      expression: 'invocations - FILL(errors, 0)',
+      usingMetrics: {
+        invocations: fn.metricInvocations({ statistic: cloudwatch.Stats.SUM, period }),
+        errors: fn.metricErrors({ statistic: cloudwatch.Stats.SUM, period }),
+      },
+      period,
+      label: 'Heartbeats written',
+    }),
+    threshold: 1,
+    comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    severity: 'ticket',
+    runbook: 'heartbeat.md',
+  });
+  target.addWidgets(
+    new cloudwatch.TextWidget({ markdown: '### Restore verification (daily)', width: 24, height: 1 }),
+    new cloudwatch.SingleValueWidget({
+      title: 'Last restore verification: success (1), RPO and RTO (seconds)',
+      metrics: [
+        rv.metricSuccess({ period: Duration.days(1) }),
+        rv.metricRpoSeconds({ period: Duration.days(1) }),
+        rv.metricRtoSeconds({ period: Duration.days(1) }),
+      ],
+      width: 12,
+      height: 4,
+    }),
+    new cloudwatch.AlarmStatusWidget({
+      title: 'Restore verification alarms (defined by RestoreVerification)',
+      alarms: [rv.failedAlarm, rv.runFailedAlarm, rv.rpoAlarm],
+      width: 12,
+      height: 4,
+    }),
+  );
+  return heartbeatMissing;
 }

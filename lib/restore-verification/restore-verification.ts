@@ -14,14 +14,19 @@ import { Construct } from 'constructs';
 import { RESTORE_VERIFIED_MARKER } from '../policy/readiness-rules';
 import { type CriticalTable, RESTORE_METRICS_NAMESPACE } from '../../lambda/shared/restore-verification';
 import { acknowledgeRestoreVerificationFindings } from './acknowledgements';
-import { createRestoreVerificationAlarms } from './alarms';
+import {
+  addRestoreVerificationMonitoring,
+  createRestoreVerificationAlarms,
+  type RestoreVerificationMonitoringOptions,
+} from './alarms';
+import type { AlarmTarget } from '../observability/alarm-target';
 import { grantRdsControl } from './permissions';
 import type { RestoreVerificationProps } from './props';
 import { buildStateMachine } from './state-machine';
 import { validateRestoreVerification } from './validation';
 
 export * from './props';
-export type { RestoreVerificationAlarmOptions } from './alarms';
+export type { RestoreVerificationAlarmOptions, RestoreVerificationMonitoringOptions } from './alarms';
 
 const DEFAULT_CRITICAL_TABLES: CriticalTable[] = [{ name: 'heartbeat', minRows: 1 }];
 /** Time for everything around the wait loop: janitor, verify, delete retries, report. */
@@ -62,6 +67,8 @@ export class RestoreVerification extends Construct {
   public readonly rpoAlarm: cloudwatch.Alarm;
   /** Identifier prefix of the throwaway instances. */
   public readonly instanceIdentifierPrefix: string;
+  /** How often the heartbeat writer runs. */
+  public readonly heartbeatInterval: Duration;
 
   private readonly heartbeatScheduleRole: iam.Role;
   private readonly environmentName: string;
@@ -78,6 +85,7 @@ export class RestoreVerification extends Construct {
     const criticalTables = props.criticalTables ?? DEFAULT_CRITICAL_TABLES;
     const rpoTarget = props.rpoTarget ?? Duration.minutes(15);
     const heartbeatInterval = props.heartbeatInterval ?? Duration.minutes(5);
+    this.heartbeatInterval = heartbeatInterval;
     const instanceType =
       props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO);
     const stateMachineTimeout = restoreTimeout.plus(STATE_MACHINE_MARGIN);
@@ -304,6 +312,23 @@ export class RestoreVerification extends Construct {
     // Marks the source database as covered by a restore test: the ProductionReadiness rule
     // RDSRestoreVerified (lib/policy) reads this tag. A no-op on imported instances.
     Tags.of(props.instance).add(RESTORE_VERIFIED_MARKER, this.node.path);
+  }
+
+  /**
+   * Adds the verification to an environment's monitoring in `target`: Lambda alarms of its three
+   * functions, `HeartbeatMissing` (the writer did not write for max(5 min, 3 intervals)), and
+   * dashboard widgets. Its own alarms ({@link failedAlarm}, {@link runFailedAlarm},
+   * {@link rpoAlarm}) exist without a target. Returns the heartbeat alarm.
+   */
+  public addAlarms(
+    target: AlarmTarget,
+    options: RestoreVerificationMonitoringOptions = {},
+  ): cloudwatch.Alarm {
+    return addRestoreVerificationMonitoring(
+      this,
+      target,
+      options.heartbeatInterval ?? this.heartbeatInterval,
+    );
   }
 
   /** `Success`: 1 for a verified restore, 0 for a failed run. */
