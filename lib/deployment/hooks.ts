@@ -10,6 +10,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { guardRuleId } from '../policy/readiness-rules';
+import {
+  acknowledgeFunctionBaseline,
+  acknowledgeSynchronousInvocation,
+} from '../shared/function-acknowledgements';
 import type { MigrationTarget } from './props';
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
@@ -80,27 +84,12 @@ export function createHookFunction(
           : undefined,
     },
   });
-  Validations.of(fn).acknowledge({
-    id: managedPolicyFinding('service-role/AWSLambdaBasicExecutionRole'),
-    reason: 'AWS-managed basic execution role: writes to its own log group only.',
-  });
-  if (options.migrations) {
-    Validations.of(fn).acknowledge({
-      id: managedPolicyFinding('service-role/AWSLambdaVPCAccessExecutionRole'),
-      reason:
-        'AWS-managed VPC access role: lets Lambda manage the ENIs the gate needs to reach the database.',
-    });
-  }
-  Validations.of(fn).acknowledge({
-    id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: 'X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions.',
-  });
+  acknowledgeFunctionBaseline(fn, { inVpc: options.migrations !== undefined });
   const ack = (scope: Construct, ruleId: string, reason: string) =>
     Validations.of(scope).acknowledge({ id: ruleId, reason });
   const hook =
     'A CodeDeploy lifecycle hook: invoked once per deployment, reporting through PutLifecycleEventHookExecutionStatus; a failure or timeout fails the deployment and rolls back. A DLQ would never be read and a concurrency reservation would take account capacity for one invocation per deploy.';
-  ack(fn, 'NIST.800.53.R5-LambdaDLQ', hook);
-  ack(fn, 'Serverless-LambdaDLQ', hook);
+  acknowledgeSynchronousInvocation(fn, hook);
   ack(fn, 'NIST.800.53.R5-LambdaConcurrency', hook);
   if (!options.migrations) {
     ack(

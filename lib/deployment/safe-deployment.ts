@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { acknowledgeGrantPolicies } from '../shared/function-acknowledgements';
 import { createRollbackAlarms } from './alarms';
 import { createHookFunction, grantSecretRead, managedPolicyFinding } from './hooks';
 import type { SafeDeploymentProps, SmokeTestTarget, TrafficShift } from './props';
@@ -150,11 +151,7 @@ export class SafeDeployment extends Construct {
       }),
     );
     if (props.smokeTest) this.addSmokeTest(props.smokeTest);
-    Validations.of(this).acknowledge({
-      id: 'NIST.800.53.R5-IAMNoInlinePolicy',
-      reason:
-        "CDK grant methods write each role's least-privilege statements into that role's own DefaultPolicy, scoped to this construct's resources; a managed policy would be shareable across roles, which least privilege avoids.",
-    });
+    acknowledgeGrantPolicies(this);
     const tokenPort =
       "The hook's egress goes to the database security group on the instance's Endpoint.Port token (PostgreSQL, 5432), never SSH and never a CIDR; the rule cannot resolve the token.";
     Validations.of(this).acknowledge({ id: 'NIST.800.53.R5-EC2RestrictedSSH', reason: tokenPort });

@@ -4,6 +4,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { guardRuleId } from '../policy/readiness-rules';
+import { acknowledgeGrantPolicies } from '../shared/function-acknowledgements';
 import type { Edge } from './edge';
 
 /** Acknowledges every finding the edge's own resources raise. */
@@ -19,11 +20,7 @@ export function acknowledgeEdgeFindings(edge: Edge, logRetention: logs.Retention
     "CDK's cross-region export reader/writer functions (added during synthesis for the us-east-1 web ACL ARN) only call SSM Parameter Store at deploy time; they handle no application data and need no path into the VPC.";
   ack(Stack.of(edge), guardRuleId('lambda_inside_vpc_check'), crossRegion);
   ack(edge.firewallStack, guardRuleId('lambda_inside_vpc_check'), crossRegion);
-  ack(
-    edge,
-    'NIST.800.53.R5-IAMNoInlinePolicy',
-    "CDK grant methods write each role's least-privilege statements into that role's own DefaultPolicy, scoped to this construct's resources; a managed policy would be shareable across roles, which least privilege avoids.",
-  );
+  acknowledgeGrantPolicies(edge);
   ack(
     edge,
     guardRuleId('lambda_function_public_access_prohibited_check'),

@@ -5,23 +5,13 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { guardRuleId } from '../policy/readiness-rules';
+import { acknowledgeFunctionBaseline, acknowledgeGrantPolicies } from '../shared/function-acknowledgements';
 import type { BackgroundJobs } from './background-jobs';
 
 /** Acknowledges every finding the jobs' own resources raise. */
 export function acknowledgeBackgroundJobsFindings(jobs: BackgroundJobs, scheduleRole: iam.IRole): void {
   for (const fn of [jobs.worker, jobs.relay]) {
-    Validations.of(fn).acknowledge(
-      {
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason:
-          'The AWS-managed basic execution policy only lets the function write its own CloudWatch Logs; a copy of it would add nothing.',
-      },
-      {
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        reason:
-          'The function runs in the VPC to reach the RDS Proxy; Lambda needs these ENI permissions, which only exist on Resource "*".',
-      },
-    );
+    acknowledgeFunctionBaseline(fn, { inVpc: true, importedSubnets: true });
   }
   Validations.of(jobs.relay).acknowledge(
     {
@@ -36,28 +26,12 @@ export function acknowledgeBackgroundJobsFindings(jobs: BackgroundJobs, schedule
   );
   const ack = (scope: Construct, id: string, reason: string) =>
     Validations.of(scope).acknowledge({ id, reason });
-  ack(
-    jobs,
-    'NIST.800.53.R5-IAMNoInlinePolicy',
-    "CDK grant methods write each role's least-privilege statements into that role's own DefaultPolicy, scoped to this construct's resources; a managed policy would be shareable across roles, which least privilege avoids.",
-  );
+  acknowledgeGrantPolicies(jobs);
   const logs =
     'Job processing logs (job ids, attempts, outcomes; the logging standard keeps payload secrets out), encrypted at rest by CloudWatch Logs with service keys; retention from config, as long as the jobs are worth debugging.';
   ack(jobs, 'NIST.800.53.R5-CloudWatchLogGroupEncrypted', logs);
   ack(jobs, guardRuleId('cloudwatch_log_group_encrypted_check'), logs);
   ack(jobs, guardRuleId('cloudwatch_log_group_retention_period_check'), logs);
-  for (const fn of [jobs.worker, jobs.relay]) {
-    ack(
-      fn,
-      'AwsSolutions-IAM5[Resource::*]',
-      'X-Ray tracing (tracing: ACTIVE) adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource scoping.',
-    );
-    ack(
-      fn,
-      guardRuleId('lambda_inside_vpc_check'),
-      'The function runs in the VPC (application subnets, its own security group); its subnet ids are imported from the stateful stack (Fn::ImportValue), which the Control Tower rule cannot resolve.',
-    );
-  }
   ack(
     jobs.worker,
     'NIST.800.53.R5-LambdaConcurrency',

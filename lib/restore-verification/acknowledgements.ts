@@ -6,6 +6,11 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { guardRuleId } from '../policy/readiness-rules';
+import {
+  acknowledgeFunctionBaseline,
+  acknowledgeGrantPolicies,
+  acknowledgeSynchronousInvocation,
+} from '../shared/function-acknowledgements';
 import type { RestoreVerification } from './restore-verification';
 
 /** Acknowledges every finding the restore verification's own resources raise. */
@@ -22,18 +27,9 @@ export function acknowledgeRestoreVerificationFindings(
   const ack = (scope: Construct, finding: string, reason: string) =>
     Validations.of(scope).acknowledge({ id: `AwsSolutions-${finding}`, reason });
 
-  const basic = 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
-  const vpcAccess =
-    'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]';
-  for (const f of [rv.controlFunction, rv.verifierFunction, rv.heartbeatFunction]) {
-    ack(
-      f,
-      basic,
-      'AWS managed policy granting only CloudWatch Logs delivery for this function; AWS keeps it minimal.',
-    );
-  }
+  acknowledgeFunctionBaseline(rv.controlFunction, { inVpc: false });
   for (const f of [rv.verifierFunction, rv.heartbeatFunction]) {
-    ack(f, vpcAccess, 'AWS managed policy granting only the ENI management a function in a VPC needs.');
+    acknowledgeFunctionBaseline(f, { inVpc: true, importedSubnets: true });
   }
   ack(
     rv.controlFunction,
@@ -88,28 +84,12 @@ export function acknowledgeRestoreVerificationFindings(
 function acknowledgeNistAndServerlessFindings(rv: RestoreVerification): void {
   const ack = (scope: Construct, id: string, reason: string) =>
     Validations.of(scope).acknowledge({ id, reason });
-  ack(
-    rv,
-    'NIST.800.53.R5-IAMNoInlinePolicy',
-    "CDK grant methods write each role's least-privilege statements into that role's own DefaultPolicy, scoped to this construct's resources; a managed policy would be shareable across roles, which least privilege avoids.",
-  );
+  acknowledgeGrantPolicies(rv);
   const logs =
     'Operational logs of the restore test (instance ids, timings, counts; never credentials or row data), encrypted at rest by CloudWatch Logs with service keys; one-year retention.';
   ack(rv, 'NIST.800.53.R5-CloudWatchLogGroupEncrypted', logs);
   ack(rv, guardRuleId('cloudwatch_log_group_encrypted_check'), logs);
-  for (const f of [rv.verifierFunction, rv.heartbeatFunction]) {
-    ack(
-      f,
-      guardRuleId('lambda_inside_vpc_check'),
-      'The function runs in the VPC (data subnets, its own security group); its subnet ids are imported from the stateful stack (Fn::ImportValue), which the Control Tower rule cannot resolve.',
-    );
-  }
   for (const f of [rv.controlFunction, rv.verifierFunction, rv.heartbeatFunction]) {
-    ack(
-      f,
-      'AwsSolutions-IAM5[Resource::*]',
-      'X-Ray tracing (tracing: ACTIVE) adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource scoping.',
-    );
     ack(
       f,
       'NIST.800.53.R5-LambdaConcurrency',
@@ -119,8 +99,7 @@ function acknowledgeNistAndServerlessFindings(rv: RestoreVerification): void {
   for (const f of [rv.controlFunction, rv.verifierFunction]) {
     const reason =
       'Invoked synchronously by the state machine, whose Catch path deletes the throwaway instance and reports the failure; a DLQ applies only to asynchronous invocations.';
-    ack(f, 'NIST.800.53.R5-LambdaDLQ', reason);
-    ack(f, 'Serverless-LambdaDLQ', reason);
+    acknowledgeSynchronousInvocation(f, reason);
   }
   const heartbeat =
     'Invoked by EventBridge Scheduler with no retries on purpose: missed heartbeats show up as a larger measured RPO in the next verification (and its RPO alarm); a DLQ of stale heartbeats would be replayed too late to be useful.';
