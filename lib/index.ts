@@ -22,3 +22,5 @@ export * from './pipeline/pipeline-stack';
 export * from './config/pipeline';
 export * from './policy';
 export * from './service/application';
+export * from './observability/alarm-target';
+export * from './deployment/drill-alarms';
