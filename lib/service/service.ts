@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { Duration, RemovalPolicy, Size, Token, Tokenization, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, Tokenization, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -7,169 +6,16 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as rds from 'aws-cdk-lib/aws-rds';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledgeServiceFindings } from './acknowledgements';
 import { loadMigrations } from '../migrations/migration-files';
 import { SubnetTier } from '../network/network';
-import { HANDLER_BUNDLING, type ServiceCode } from './code';
+import { HANDLER_BUNDLING } from './code';
+import type { ServiceProps } from './props';
+import { validateExtraEnvironment, validateService, validateServiceCode } from './validation';
 
 export { HANDLER_BUNDLING, type ServiceCode } from './code';
-
-/** What the service needs from the database tier (the `Database` construct satisfies it). */
-export interface ServiceDatabase {
-  /** The RDS Proxy the service connects through, with IAM authentication. */
-  readonly proxy: rds.IDatabaseProxy;
-  /** The application database. */
-  readonly databaseName: string;
-  /** Lets `grantee` connect through the proxy as the database role `dbUser` (IAM and network). */
-  grantConnect(grantee: iam.IGrantable & ec2.IConnectable, dbUser: string): iam.Grant;
-}
-
-/** What the service needs from the cache tier (the `Cache` construct satisfies it). */
-export interface ServiceCache {
-  /** Hostname of the primary endpoint (TLS). */
-  readonly primaryEndpoint: string;
-  /** Port of the primary endpoint. */
-  readonly port: number;
-  /**
-   * Secret holding the AUTH token, read by the function at cold start (never put in its environment).
-   * @default - no AUTH token
-   */
-  readonly authToken?: ISecret;
-  /** Lets `grantee` reach the cache and read its AUTH token. */
-  grantConnect(grantee: iam.IGrantable & ec2.IConnectable): iam.Grant;
-}
-
-/** Reusable knobs of {@link Service}. */
-export interface ServiceOptions {
-  /**
-   * Description of the function.
-   * @default 'API (HTTP API payload v2)'
-   */
-  readonly description?: string;
-
-  /**
-   * Service name on logs and metrics (`POWERTOOLS_SERVICE_NAME`, the `service` dimension).
-   * @default 'shipshape-api'
-   */
-  readonly serviceName?: string;
-
-  /**
-   * Extra environment of the function: identifiers and settings only. Secrets go in Secrets
-   * Manager and are read at run time; names the construct sets itself are refused.
-   * @default - none
-   */
-  readonly environment?: Record<string, string>;
-
-  /**
-   * Extra permissions of the function (least privilege: name the resources). For resources
-   * with a `grant*()` method, call it with {@link Service.function} instead.
-   * @default - none
-   */
-  readonly initialPolicy?: iam.PolicyStatement[];
-
-  /**
-   * Public liveness path of the API: routed without authorization at the edge and probed by the
-   * deployment smoke test. It must answer 200 without data.
-   * @default '/health'
-   */
-  readonly healthPath?: string;
-
-  /**
-   * Directory of the service's migrations; the newest names {@link schemaVersion}.
-   * @default - `migrations/` in the directory `cdk synth` runs in
-   */
-  readonly migrationsDirectory?: string;
-
-  /**
-   * Memory of the API function (CPU scales with it).
-   * @default Size.mebibytes(512)
-   */
-  readonly memorySize?: Size;
-
-  /**
-   * Hard limit of one invocation. The HTTP API gives up at 30 s, so at most 29 s.
-   * @default Duration.seconds(10)
-   */
-  readonly timeout?: Duration;
-
-  /**
-   * Requests one caller may make per minute (token bucket in the cache) before 429.
-   * @default 120
-   */
-  readonly requestsPerMinutePerCaller?: number;
-
-  /**
-   * How long Cognito access and ID tokens live (5 minutes to 1 day).
-   * @default Duration.minutes(60)
-   */
-  readonly accessTokenValidity?: Duration;
-
-  /**
-   * Database role the function connects as (IAM token, row-level security applies).
-   * @default 'app'
-   */
-  readonly databaseUser?: string;
-
-  /**
-   * Retention of the function's log group.
-   * @default logs.RetentionDays.THREE_MONTHS
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
-   * Verify the bearer token's signature in the function too (defence in depth behind the JWT
-   * authorizer). Costs one JWKS fetch per container.
-   * @default true
-   */
-  readonly verifyTokenSignature?: boolean;
-
-  /**
-   * The newest migration this code was built against, published with every version as
-   * `SHIPSHAPE_SCHEMA_VERSION`: `shipshape rollback` refuses a target older than an applied
-   * `contract` migration.
-   * @default - the newest file in migrations/
-   */
-  readonly schemaVersion?: string;
-
-  /**
-   * Let anyone create an account (e-mail verified). Off: accounts are created by an administrator.
-   * @default false
-   */
-  readonly selfSignUp?: boolean;
-
-  /**
-   * What happens to the user pool when it leaves the stack. User pools hold data (the accounts).
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly userPoolRemovalPolicy?: RemovalPolicy;
-
-  /**
-   * Refuse to delete the user pool through the API.
-   * @default true
-   */
-  readonly userPoolDeletionProtection?: boolean;
-}
-
-/** Props of {@link Service}. */
-export interface ServiceProps extends ServiceOptions, ServiceCode {
-  /** VPC of the database proxy and cache. */
-  readonly vpc: ec2.IVpc;
-
-  /**
-   * Where the function runs: private subnets with egress (it fetches the Cognito JWKS).
-   * @default - the `Application` subnet group of {@link Network}
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-
-  readonly database: ServiceDatabase;
-  readonly cache: ServiceCache;
-}
-
-/** Limits Cognito puts on access-token validity. */
-const TOKEN_VALIDITY_MINUTES = { min: 5, max: 24 * 60 } as const;
+export * from './props';
 
 /**
  * A team's API on Lambda: their code ({@link ServiceCode}: an entry bundled at synth or ready
@@ -201,9 +47,9 @@ export class Service extends Construct {
     const requestsPerMinute = props.requestsPerMinutePerCaller ?? 120;
     const accessTokenValidity = props.accessTokenValidity ?? Duration.minutes(60);
     const databaseUser = props.databaseUser ?? 'app';
-    this.validate({ memorySize, timeout, requestsPerMinute, accessTokenValidity, databaseUser });
+    validateService(this, { memorySize, timeout, requestsPerMinute, accessTokenValidity, databaseUser });
     this.healthPath = props.healthPath ?? '/health';
-    this.validateCode(props);
+    validateServiceCode(this, props, this.healthPath);
 
     this.userPool = new cognito.UserPool(this, 'UserPool', {
       selfSignUpEnabled: props.selfSignUp ?? false,
@@ -280,14 +126,8 @@ export class Service extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
     };
     if (props.cache.authToken) environment.CACHE_AUTH_SECRET_ARN = props.cache.authToken.secretArn;
-    for (const [name, value] of Object.entries(props.environment ?? {})) {
-      if (name in environment || name === 'CACHE_AUTH_SECRET_ARN' || name.startsWith('AWS_')) {
-        throw new Error(
-          `Service '${this.node.path}': environment variable ${name} is set by the construct (or reserved by Lambda); choose another name`,
-        );
-      }
-      environment[name] = value;
-    }
+    validateExtraEnvironment(this, environment, props.environment ?? {});
+    Object.assign(environment, props.environment);
 
     const common: Omit<lambda.FunctionProps, 'code' | 'handler'> = {
       description: props.description ?? 'API (HTTP API payload v2)',
@@ -361,64 +201,6 @@ export class Service extends Construct {
       statistic: cloudwatch.Stats.SUM,
       ...props,
     });
-  }
-
-  private validateCode(props: ServiceCode): void {
-    const where = `Service '${this.node.path}'`;
-    if ((props.entry === undefined) === (props.code === undefined)) {
-      throw new Error(
-        `${where}: set exactly one of entry (a handler file bundled at synth) and code (ready code with handler)`,
-      );
-    }
-    if (props.code !== undefined && !props.handler) {
-      throw new Error(`${where}: code needs handler, e.g. 'index.handler' (file.exportedFunction)`);
-    }
-    if (props.entry !== undefined && !existsSync(props.entry)) {
-      throw new Error(`${where}: entry ${props.entry} does not exist; give the path of the handler file`);
-    }
-    if (!/^\/[A-Za-z0-9._~\-/]*$/.test(this.healthPath) || this.healthPath.includes('{')) {
-      throw new Error(`${where}: healthPath must be a plain path starting with /, got '${this.healthPath}'`);
-    }
-  }
-
-  private validate(v: {
-    memorySize: Size;
-    timeout: Duration;
-    requestsPerMinute: number;
-    accessTokenValidity: Duration;
-    databaseUser: string;
-  }): void {
-    const fail = (message: string): never => {
-      throw new Error(`Service '${this.node.path}': ${message}`);
-    };
-    const mib = v.memorySize.toMebibytes();
-    if (!Token.isUnresolved(mib) && (mib < 128 || mib > 10_240)) {
-      fail(`memorySize must be between 128 and 10240 MiB, got ${mib}`);
-    }
-    const seconds = v.timeout.toSeconds();
-    if (!Token.isUnresolved(seconds) && (seconds < 1 || seconds > 29)) {
-      fail(`timeout must be between 1 and 29 seconds (the HTTP API gives up at 30), got ${seconds}`);
-    }
-    if (
-      !Token.isUnresolved(v.requestsPerMinute) &&
-      (!Number.isInteger(v.requestsPerMinute) || v.requestsPerMinute < 1)
-    ) {
-      fail(`requestsPerMinutePerCaller must be a positive integer, got ${v.requestsPerMinute}`);
-    }
-    const minutes = v.accessTokenValidity.toMinutes();
-    if (
-      !Token.isUnresolved(minutes) &&
-      (minutes < TOKEN_VALIDITY_MINUTES.min || minutes > TOKEN_VALIDITY_MINUTES.max)
-    ) {
-      fail(
-        `accessTokenValidity must be between ${TOKEN_VALIDITY_MINUTES.min} minutes and 1 day (Cognito's limits), got ${minutes} minutes`,
-      );
-    }
-    if (!Token.isUnresolved(v.databaseUser) && !/^[a-z_][a-z0-9_]{0,62}$/.test(v.databaseUser)) {
-      fail(
-        `databaseUser must be a plain PostgreSQL role name (lower case, digits, _), got '${v.databaseUser}'`,
-      );
-    }
   }
 }
 
