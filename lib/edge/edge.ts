@@ -19,6 +19,7 @@ import { Construct } from 'constructs';
 import { ORIGIN_VERIFY_HEADER } from '../../lambda/shared/origin-verify-header';
 import { guardRuleId } from '../policy/readiness-rules';
 import { EdgeFirewall } from './edge-firewall';
+import { SignInFirewall } from './sign-in-firewall';
 
 export { ORIGIN_VERIFY_HEADER };
 
@@ -53,10 +54,24 @@ export interface EdgeOptions {
   readonly perIpRequestsPer5Min?: number;
 
   /**
-   * WAF: requests per 5 minutes one IP address may send with a write method or to an auth path.
+   * WAF: requests per 5 minutes one IP address may send with a write method to `writePathPrefixes`.
    * @default 300
    */
   readonly perIpWriteRequestsPer5Min?: number;
+
+  /**
+   * WAF: path prefixes of the API's write routes, lower case (e.g. `['/notes']`), which the
+   * stricter per-IP limit counts.
+   * @default ['/'] - every write request
+   */
+  readonly writePathPrefixes?: readonly string[];
+
+  /**
+   * WAF on the user pool: sign-in, sign-up and password-reset requests per 5 minutes one IP
+   * address may send to Cognito.
+   * @default 100
+   */
+  readonly perIpSignInRequestsPer5Min?: number;
 
   /**
    * How long API access logs, WAF logs and CloudFront standard logs are kept.
@@ -153,6 +168,8 @@ export class Edge extends Construct {
   public readonly firewallStack: Stack;
   /** The WAFv2 web ACL attached to the distribution. */
   public readonly firewall: EdgeFirewall;
+  /** The regional WAFv2 web ACL on the user pool, where users sign in. */
+  public readonly signInFirewall: SignInFirewall;
   /** Public base URL viewers use: `https://` + the custom domain or the distribution's domain. */
   public readonly url: string;
 
@@ -255,10 +272,18 @@ export class Edge extends Construct {
       {
         perIpRequestsPer5Min: props.perIpRequestsPer5Min,
         perIpWriteRequestsPer5Min: props.perIpWriteRequestsPer5Min,
+        writePathPrefixes: props.writePathPrefixes,
         logRetention,
         removalPolicy,
       },
     );
+    // Sign-in happens at Cognito, not behind CloudFront: it gets a web ACL of its own.
+    this.signInFirewall = new SignInFirewall(this, 'SignInFirewall', {
+      userPool: props.userPool,
+      perIpSignInRequestsPer5Min: props.perIpSignInRequestsPer5Min,
+      logRetention,
+      removalPolicy,
+    });
 
     // --- Distribution ---------------------------------------------------------------------
     const apiDomain = `${this.httpApi.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;

@@ -92,7 +92,11 @@ describe('Edge construct', () => {
     expect(edge.firewallStack).toBe(stack);
     expect(stage.node.children.filter((c) => c instanceof Stack)).toHaveLength(1);
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::WAFv2::WebACL', 1);
+    // The CloudFront ACL, plus the regional one on the user pool.
+    expect(
+      Object.keys(template.findResources('AWS::WAFv2::WebACL', { Properties: { Scope: 'CLOUDFRONT' } })),
+    ).toHaveLength(1);
+    template.resourceCountIs('AWS::WAFv2::WebACL', 2);
     template.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: Match.objectLike({
         WebACLId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EdgeFirewall'), 'Arn'] },
@@ -204,7 +208,7 @@ describe('Edge construct', () => {
       );
     });
 
-    test('the write/auth rate limit is looser than the all-traffic one', () => {
+    test('the write rate limit is looser than the all-traffic one', () => {
       expect(build({ perIpRequestsPer5Min: 1000, perIpWriteRequestsPer5Min: 2000 })).toThrow(
         "EdgeFirewall 'Test/ServiceEdgeWaf/WebAcl': perIpWriteRequestsPer5Min (2000) must not exceed perIpRequestsPer5Min (1000)",
       );
@@ -213,6 +217,20 @@ describe('Edge construct', () => {
     test('a rate limit is below what WAF accepts', () => {
       expect(build({ perIpRequestsPer5Min: 5 })).toThrow(
         'perIpRequestsPer5Min must be an integer between 10 and 2000000000 (WAF rate-based rule limits), got 5',
+      );
+    });
+
+    test('a write path prefix is not a plain lower-case path', () => {
+      expect(build({ writePathPrefixes: ['/Notes'] })).toThrow(
+        "writePathPrefixes entry '/Notes' must start with '/' and be lower case without wildcards, query or fragment",
+      );
+      expect(build({ writePathPrefixes: ['notes*'] })).toThrow("writePathPrefixes entry 'notes*'");
+      expect(build({ writePathPrefixes: [] })).toThrow('writePathPrefixes is empty');
+    });
+
+    test('the sign-in limit is looser than what WAF accepts', () => {
+      expect(build({ perIpSignInRequestsPer5Min: 3 })).toThrow(
+        "SignInFirewall 'Test/Service/Edge/SignInFirewall': perIpSignInRequestsPer5Min must be an integer between 10 and 2000000000 (WAF rate-based rule limits), got 3",
       );
     });
 
