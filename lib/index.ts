@@ -21,3 +21,5 @@ export * from './pipeline/delivery-pipeline';
 export * from './pipeline/pipeline-stack';
 export * from './config/pipeline';
 export * from './policy';
+export * from './edge/sign-in-firewall';
+export * from './cache/auth-token-rotation';

@@ -530,6 +530,8 @@ export class Observability extends Construct {
 
   private monitorCache(): void {
     const { cache } = this.props;
+    const rotation = cache.authTokenRotation.function;
+    this.monitorFunctions({ name: 'CacheAuthRotation', function: rotation, timeout: timeoutOf(rotation) });
     const period = Duration.minutes(5);
     const cpu = cache.metricEngineCpu({ period });
     const memory = cache.metricMemoryUsage({ period });

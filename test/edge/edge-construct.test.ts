@@ -5,7 +5,8 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Edge, type EdgeProps } from '../../lib/edge/edge';
 import { EdgeFirewall } from '../../lib/edge/edge-firewall';
-import { SKIP_BUNDLING } from '../helpers/synth';
+import { SignInFirewall } from '../../lib/edge/sign-in-firewall';
+import { newTestApp, SKIP_BUNDLING } from '../helpers/synth';
 
 const ACCOUNT = '123456789012';
 const CERTIFICATE_ARN = `arn:aws:acm:us-east-1:${ACCOUNT}:certificate/11111111-2222-3333-4444-555555555555`;
@@ -240,5 +241,52 @@ describe('Edge construct', () => {
         "EdgeFirewall 'Test/Service/Firewall': a CloudFront web ACL must be created in us-east-1, but this stack is in eu-west-1",
       );
     });
+  });
+});
+
+describe('SignInFirewall on its own', () => {
+  test('protects any user pool with a regional web ACL, in the pool stack region', () => {
+    const stack = new Stack(newTestApp(), 'Identity', {
+      env: { account: '111111111111', region: 'eu-west-1' },
+    });
+    const pool = new cognito.UserPool(stack, 'Pool');
+    const firewall = new SignInFirewall(stack, 'SignInWaf', {
+      userPool: pool,
+      perIpSignInRequestsPer5Min: 50,
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::WAFv2::WebACL', { Scope: 'REGIONAL', Name: 'Identity-SignInWaf' });
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      ResourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Pool'), 'Arn'] },
+    });
+    const rules = Object.values(template.findResources('AWS::WAFv2::WebACL'))[0].Properties.Rules as Array<{
+      Name: string;
+      Statement: { RateBasedStatement?: { Limit: number } };
+    }>;
+    expect(rules.find((r) => r.Name === 'PerIpSignInRateLimit')?.Statement.RateBasedStatement?.Limit).toBe(
+      50,
+    );
+    expect(stack.resolve(firewall.metricBlockedRequests().dimensions)).toEqual({
+      WebACL: 'Identity-SignInWaf',
+      Region: 'eu-west-1',
+      Rule: 'ALL',
+    });
+  });
+
+  test('fails when the sign-in limit is looser than the general one', () => {
+    const stack = new Stack(newTestApp(), 'Identity', {
+      env: { account: '111111111111', region: 'eu-west-1' },
+    });
+    const pool = new cognito.UserPool(stack, 'Pool');
+    expect(
+      () =>
+        new SignInFirewall(stack, 'SignInWaf', {
+          userPool: pool,
+          perIpSignInRequestsPer5Min: 500,
+          perIpRequestsPer5Min: 400,
+        }),
+    ).toThrow(
+      "SignInFirewall 'Identity/SignInWaf': perIpSignInRequestsPer5Min (500) must not exceed perIpRequestsPer5Min (400); the sign-in limit is the stricter one",
+    );
   });
 });
