@@ -23,3 +23,5 @@ export * from './config/pipeline';
 export * from './policy';
 export * from './edge/sign-in-firewall';
 export * from './cache/auth-token-rotation';
+export * from './observability/alarm-target';
+export * from './deployment/drill-alarms';
