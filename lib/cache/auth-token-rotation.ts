@@ -175,6 +175,11 @@ export class CacheAuthTokenRotation extends Construct {
       'Invoked synchronously by Secrets Manager rotation, which records a failed step and retries; a DLQ applies only to asynchronous invocations. Failures page through the rotation-failure rule.';
     ack(this.function, 'NIST.800.53.R5-LambdaDLQ', sync);
     ack(this.function, 'Serverless-LambdaDLQ', sync);
+    ack(
+      this.function,
+      guardRuleId('lambda_function_public_access_prohibited_check'),
+      'The only invoke permission is the one addRotationSchedule grants to the Secrets Manager service principal (no public principal); CDK sets no SourceArn on it, as for the origin-verify rotation.',
+    );
     const logs =
       'Rotation logs (step, secret ARN, replication group, status; never a token), encrypted at rest by CloudWatch Logs with service keys.';
     ack(this.logGroup, 'NIST.800.53.R5-CloudWatchLogGroupEncrypted', logs);
