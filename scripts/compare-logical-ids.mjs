@@ -1,80 +1,190 @@
 #!/usr/bin/env node
-// Proves a refactor changed no logical id: lists every resource (stack, logical id, type) of a
-// synthesized cloud assembly, nested stages included, and compares two such lists.
+// Logical-id guard: synthesizes every stage of the reference app (or reads a synthesized cloud
+// assembly) and records, per stack, each resource's logical id and type.
 //
-//   node scripts/compare-logical-ids.mjs list <cdk.out> > before.json
-//   ... change the code, synthesize again ...
-//   node scripts/compare-logical-ids.mjs compare before.json <cdk.out | after.json>
+//   node scripts/compare-logical-ids.mjs --save <file>      record a baseline
+//   node scripts/compare-logical-ids.mjs --against <file>   compare with a baseline
+//   node scripts/compare-logical-ids.mjs --template-dir <cdk.out> ...  use an existing assembly
+//   node scripts/compare-logical-ids.mjs --against <file|cdk.out> --strict   fail on any difference
 //
-// `compare` exits 1 and prints every id that disappeared, appeared or changed type. Renaming a
-// construct id replaces its resource (for a database: a new, empty one), so run this on both
-// stages (`npx cdk synth '**'`) before and after moving constructs around.
-import { readFileSync, statSync } from 'node:fs';
+// `--against` takes a baseline file or another cloud assembly directory. It prints every added,
+// removed and changed id and exits 1 when a resource that holds data was removed or changed type
+// (CloudFormation replaces a resource whose logical id changes:
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resources-section-structure.html).
+// "Holds data" means DeletionPolicy Retain/Snapshot, or one of STATEFUL_TYPES below. Stateless
+// changes (alarms, policies, functions) are listed but allowed, unless `--strict` is given: a
+// refactor that only moves code must change no id at all.
+//
+// Synth runs the app directly (no CDK CLI) with the checked-in cdk.json context and bundling
+// skipped (`aws:cdk:bundling-stacks: []`), after prebuilding stale Lambda handlers
+// (`scripts/build.mjs --handlers --if-stale`, as `cdk synth` does), so it needs no AWS
+// credentials; asset hashes do not affect logical ids.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/**
- * `fn.currentVersion` names its AWS::Lambda::Version after a hash of the function's code and
- * settings (aws-cdk-lib's lambda `Function.currentVersion`), so that id changes with every code
- * change by design; a version holds no data. The hash is masked so the comparison shows only
- * ids that a refactor must not change.
- */
-const VERSION_HASH = /(CurrentVersion[0-9A-F]{8})[0-9a-f]{32}$/;
-const stable = (id, type) =>
-  type === 'AWS::Lambda::Version' ? id.replace(VERSION_HASH, '$1<code-hash>') : id;
+/** Resource types that hold data whatever their DeletionPolicy says. */
+export const STATEFUL_TYPES = [
+  /^AWS::RDS::/,
+  /^AWS::ElastiCache::/,
+  /^AWS::Backup::/,
+  /^AWS::S3::Bucket$/,
+  /^AWS::DynamoDB::/,
+  /^AWS::KMS::/,
+  /^AWS::SecretsManager::Secret$/,
+  /^AWS::Logs::LogGroup$/,
+];
 
-/** @returns {Record<string, string>} "<stack>/<logicalId>" → resource type */
-function listAssembly(dir) {
-  const ids = {};
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-  for (const artifact of Object.values(manifest.artifacts ?? {})) {
-    if (artifact.type === 'cdk:cloud-assembly') {
-      Object.assign(ids, listAssembly(join(dir, artifact.properties.directoryName)));
-    }
-    if (artifact.type !== 'aws:cloudformation:stack') continue;
-    const template = JSON.parse(readFileSync(join(dir, artifact.properties.templateFile), 'utf8'));
-    const stack = artifact.displayName ?? artifact.properties.stackName;
-    for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {
-      ids[stable(`${stack}/${logicalId}`, resource.Type)] = resource.Type;
-    }
-  }
-  return ids;
-}
-
-function load(pathOrDir) {
-  const ids = statSync(pathOrDir).isDirectory()
-    ? listAssembly(pathOrDir)
-    : JSON.parse(readFileSync(pathOrDir, 'utf8'));
-  // Lists written by an older copy of this script may hold the raw version hash.
-  return Object.fromEntries(Object.entries(ids).map(([id, type]) => [stable(id, type), type]));
-}
-
-const [command, first, second] = process.argv.slice(2);
-if (command === 'list' && first) {
-  const ids = listAssembly(first);
-  const sorted = Object.fromEntries(Object.entries(ids).sort(([a], [b]) => a.localeCompare(b)));
-  process.stdout.write(`${JSON.stringify(sorted, null, 2)}\n`);
-} else if (command === 'compare' && first && second) {
-  const before = load(first);
-  const after = load(second);
-  const problems = [];
-  for (const [id, type] of Object.entries(before)) {
-    if (!(id in after)) problems.push(`- removed  ${id} (${type})`);
-    else if (after[id] !== type) problems.push(`~ retyped  ${id}: ${type} -> ${after[id]}`);
-  }
-  for (const [id, type] of Object.entries(after)) {
-    if (!(id in before)) problems.push(`+ added    ${id} (${type})`);
-  }
-  const count = Object.keys(before).length;
-  if (problems.length === 0) {
-    console.log(`compare-logical-ids: all ${count} resources keep their logical id and type`);
-  } else {
-    console.log(problems.sort().join('\n'));
-    console.log(`compare-logical-ids: ${problems.length} difference(s) across ${count} resources`);
-    process.exit(1);
-  }
-} else {
+function usage(message) {
   console.error(
-    'usage: compare-logical-ids.mjs list <cdk.out> | compare <before.json|cdk.out> <after.json|cdk.out>',
+    `${message}\nusage: node scripts/compare-logical-ids.mjs (--save <file> | --against <file|dir>) [--template-dir <dir>] [--strict]`,
   );
   process.exit(2);
 }
+
+function parseArgs(argv) {
+  const args = {};
+  for (let i = 0; i < argv.length; i += 1) {
+    const flag = argv[i];
+    if (flag === '--strict') {
+      args.strict = true;
+      continue;
+    }
+    if (!['--save', '--against', '--template-dir'].includes(flag)) usage(`unknown argument: ${flag}`);
+    const value = argv[i + 1];
+    if (!value || value.startsWith('--')) usage(`${flag} needs a value`);
+    args[flag.slice(2)] = value;
+    i += 1;
+  }
+  if (!args.save === !args.against) usage('give exactly one of --save or --against');
+  return args;
+}
+
+function synthesize() {
+  const build = spawnSync('node', ['scripts/build.mjs', '--handlers', '--if-stale', '--quiet'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (build.status !== 0) {
+    console.error('building the Lambda handlers failed');
+    process.exit(build.status ?? 1);
+  }
+  const outdir = mkdtempSync(join(tmpdir(), 'shipshape-ids-'));
+  const cdkJson = JSON.parse(readFileSync('cdk.json', 'utf8'));
+  const context = { ...(cdkJson.context ?? {}), 'aws:cdk:bundling-stacks': [] };
+  const run = spawnSync('npx', ['tsx', 'bin/shipshape-app.ts'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) },
+  });
+  if (run.status !== 0) {
+    rmSync(outdir, { recursive: true, force: true });
+    console.error('synth failed');
+    process.exit(run.status ?? 1);
+  }
+  return outdir;
+}
+
+/** { "<stage>/<stack>": { "<logicalId>": { type, deletionPolicy? } } } of every nested assembly. */
+export function collect(dir, into = {}) {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  for (const [id, artifact] of Object.entries(manifest.artifacts ?? {})) {
+    if (artifact.type === 'cdk:cloud-assembly') collect(join(dir, artifact.properties.directoryName), into);
+    if (artifact.type !== 'aws:cloudformation:stack') continue;
+    const template = JSON.parse(readFileSync(join(dir, artifact.properties.templateFile), 'utf8'));
+    const resources = {};
+    for (const [logicalId, resource] of Object.entries(template.Resources ?? {}).sort(([a], [b]) =>
+      a.localeCompare(b),
+    )) {
+      const key = stableId(logicalId, resource.Type);
+      resources[key] = { type: resource.Type };
+      if (resource.DeletionPolicy) resources[key].deletionPolicy = resource.DeletionPolicy;
+    }
+    into[artifact.displayName ?? id] = resources;
+  }
+  return into;
+}
+
+/**
+ * `fn.currentVersion` ends its logical id in a hash of the function's code and configuration, so
+ * it changes with every code change by design (a new version is published, the old one kept):
+ * compared without that hash. https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_lambda.Function.html#currentversion
+ */
+function stableId(logicalId, type) {
+  return type === 'AWS::Lambda::Version' ? logicalId.replace(/[0-9a-f]{32}$/, '<hash>') : logicalId;
+}
+
+export function isStateful(resource) {
+  return (
+    resource.deletionPolicy === 'Retain' ||
+    resource.deletionPolicy === 'Snapshot' ||
+    STATEFUL_TYPES.some((pattern) => pattern.test(resource.type))
+  );
+}
+
+/** Differences between two collections; `blocking` lists the ones that would replace data. */
+export function compare(before, after) {
+  const added = [];
+  const removed = [];
+  const changed = [];
+  const stacks = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  for (const stack of stacks) {
+    const was = before[stack] ?? {};
+    const is = after[stack] ?? {};
+    for (const id of Object.keys(is)) if (!(id in was)) added.push({ stack, id, ...is[id] });
+    for (const id of Object.keys(was)) {
+      if (!(id in is)) removed.push({ stack, id, ...was[id] });
+      else if (was[id].type !== is[id].type || was[id].deletionPolicy !== is[id].deletionPolicy) {
+        changed.push({ stack, id, type: was[id].type, deletionPolicy: was[id].deletionPolicy, now: is[id] });
+      }
+    }
+  }
+  const blocking = [...removed.filter(isStateful), ...changed.filter(isStateful)];
+  return { added, removed, changed, blocking };
+}
+
+function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const dir = args['template-dir'] ?? synthesize();
+  const current = collect(dir);
+  if (!args['template-dir']) rmSync(dir, { recursive: true, force: true });
+  const count = Object.values(current).reduce((n, r) => n + Object.keys(r).length, 0);
+
+  if (args.save) {
+    writeFileSync(args.save, `${JSON.stringify(current, null, 2)}\n`);
+    console.log(`Saved ${count} logical ids of ${Object.keys(current).length} stacks to ${args.save}`);
+    return;
+  }
+
+  const baseline = statSync(args.against).isDirectory()
+    ? collect(args.against)
+    : JSON.parse(readFileSync(args.against, 'utf8'));
+  const { added, removed, changed, blocking } = compare(baseline, current);
+  const show = (r) =>
+    `  ${isStateful(r) ? '[stateful] ' : ''}${r.stack} ${r.id} (${r.type}${r.deletionPolicy ? `, ${r.deletionPolicy}` : ''})`;
+  console.log(
+    `Compared ${count} logical ids of ${Object.keys(current).length} stacks against ${args.against}`,
+  );
+  console.log(`added: ${added.length}`);
+  for (const r of added) console.log(show(r));
+  console.log(`removed: ${removed.length}`);
+  for (const r of removed) console.log(show(r));
+  console.log(`changed: ${changed.length}`);
+  for (const r of changed)
+    console.log(`${show(r)} -> ${r.now.type}${r.now.deletionPolicy ? `, ${r.now.deletionPolicy}` : ''}`);
+  if (blocking.length > 0) {
+    console.error(
+      `\n${blocking.length} resource(s) that hold data would be replaced or lose their deletion policy:`,
+    );
+    for (const r of blocking) console.error(show(r));
+    process.exit(1);
+  }
+  if (args.strict && added.length + removed.length + changed.length > 0) {
+    console.error(
+      `\n--strict: ${added.length + removed.length + changed.length} logical id(s) differ; a refactor must change none.`,
+    );
+    process.exit(1);
+  }
+  console.log('\nNo resource that holds data changed.');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) main();
