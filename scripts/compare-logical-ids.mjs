@@ -1,22 +1,26 @@
 #!/usr/bin/env node
-// Logical-id guard for refactors: synthesizes every stage of the reference app and records, per
-// stack, each resource's logical id and type.
+// Logical-id guard: synthesizes every stage of the reference app (or reads a synthesized cloud
+// assembly) and records, per stack, each resource's logical id and type.
 //
 //   node scripts/compare-logical-ids.mjs --save <file>      record a baseline
 //   node scripts/compare-logical-ids.mjs --against <file>   compare with a baseline
 //   node scripts/compare-logical-ids.mjs --template-dir <cdk.out> ...  use an existing assembly
+//   node scripts/compare-logical-ids.mjs --against <file|cdk.out> --strict   fail on any difference
 //
-// `--against` prints every added, removed and changed id and exits 1 when a resource that holds
-// data was removed or changed type (CloudFormation replaces a resource whose logical id
-// changes: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resources-section-structure.html).
+// `--against` takes a baseline file or another cloud assembly directory. It prints every added,
+// removed and changed id and exits 1 when a resource that holds data was removed or changed type
+// (CloudFormation replaces a resource whose logical id changes:
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resources-section-structure.html).
 // "Holds data" means DeletionPolicy Retain/Snapshot, or one of STATEFUL_TYPES below. Stateless
-// changes (alarms, policies, functions) are listed but allowed.
+// changes (alarms, policies, functions) are listed but allowed, unless `--strict` is given: a
+// refactor that only moves code must change no id at all.
 //
 // Synth runs the app directly (no CDK CLI) with the checked-in cdk.json context and bundling
-// skipped (`aws:cdk:bundling-stacks: []`), so it needs no AWS credentials and no esbuild run;
-// asset hashes do not affect logical ids.
+// skipped (`aws:cdk:bundling-stacks: []`), after prebuilding stale Lambda handlers
+// (`scripts/build.mjs --handlers --if-stale`, as `cdk synth` does), so it needs no AWS
+// credentials; asset hashes do not affect logical ids.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -34,7 +38,7 @@ export const STATEFUL_TYPES = [
 
 function usage(message) {
   console.error(
-    `${message}\nusage: node scripts/compare-logical-ids.mjs (--save <file> | --against <file>) [--template-dir <dir>]`,
+    `${message}\nusage: node scripts/compare-logical-ids.mjs (--save <file> | --against <file|dir>) [--template-dir <dir>] [--strict]`,
   );
   process.exit(2);
 }
@@ -43,6 +47,10 @@ function parseArgs(argv) {
   const args = {};
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i];
+    if (flag === '--strict') {
+      args.strict = true;
+      continue;
+    }
     if (!['--save', '--against', '--template-dir'].includes(flag)) usage(`unknown argument: ${flag}`);
     const value = argv[i + 1];
     if (!value || value.startsWith('--')) usage(`${flag} needs a value`);
@@ -54,6 +62,13 @@ function parseArgs(argv) {
 }
 
 function synthesize() {
+  const build = spawnSync('node', ['scripts/build.mjs', '--handlers', '--if-stale', '--quiet'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (build.status !== 0) {
+    console.error('building the Lambda handlers failed');
+    process.exit(build.status ?? 1);
+  }
   const outdir = mkdtempSync(join(tmpdir(), 'shipshape-ids-'));
   const cdkJson = JSON.parse(readFileSync('cdk.json', 'utf8'));
   const context = { ...(cdkJson.context ?? {}), 'aws:cdk:bundling-stacks': [] };
@@ -140,7 +155,9 @@ function main() {
     return;
   }
 
-  const baseline = JSON.parse(readFileSync(args.against, 'utf8'));
+  const baseline = statSync(args.against).isDirectory()
+    ? collect(args.against)
+    : JSON.parse(readFileSync(args.against, 'utf8'));
   const { added, removed, changed, blocking } = compare(baseline, current);
   const show = (r) =>
     `  ${isStateful(r) ? '[stateful] ' : ''}${r.stack} ${r.id} (${r.type}${r.deletionPolicy ? `, ${r.deletionPolicy}` : ''})`;
@@ -159,6 +176,12 @@ function main() {
       `\n${blocking.length} resource(s) that hold data would be replaced or lose their deletion policy:`,
     );
     for (const r of blocking) console.error(show(r));
+    process.exit(1);
+  }
+  if (args.strict && added.length + removed.length + changed.length > 0) {
+    console.error(
+      `\n--strict: ${added.length + removed.length + changed.length} logical id(s) differ; a refactor must change none.`,
+    );
     process.exit(1);
   }
   console.log('\nNo resource that holds data changed.');

@@ -5,7 +5,7 @@
 //   2. a fresh project in a temporary directory installs the tarball plus aws-cdk-lib, constructs
 //      and the CDK CLI from the registry (npm adds the peer dependencies cdk-nag and
 //      cdk-monitoring-constructs itself);
-//   3. compiles examples/platform-team/app.ts (the README's example) there with TypeScript;
+//   3. compiles examples/platform-team/app.ts (the example docs/packaging.md shows) there with TypeScript;
 //   4. runs `cdk synth` and asserts on the template: the constructs built on the consumer's own
 //      VPC, database and alias, with the prebuilt handlers staged as-is (nothing bundled);
 //   5. runs `npx shipshape --help` and `--version` from that project.
@@ -55,14 +55,22 @@ function run(command, args, cwd, env = {}) {
   return result.stdout;
 }
 
-// README's "Use the constructs in your own app" shows this very example.
+// docs/packaging.md's "Use the constructs in your own app" shows this very example: its ```ts
+// block must be the file, character for character, so the shown example is the one compiled.
 const example = readFileSync(EXAMPLE, 'utf8');
-const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-if (!readme.includes(example.trim())) {
+const GUIDE = join(ROOT, 'docs', 'packaging.md');
+const shown = shownExample(readFileSync(GUIDE, 'utf8'));
+if (shown !== example) {
   console.error(
-    'consumer-test: README.md does not show examples/platform-team/app.ts verbatim; copy the file into the README section "Use the constructs in your own app".',
+    `consumer-test: ${shown === undefined ? 'docs/packaging.md has no ```ts block under "## Use the constructs in your own app"' : 'the example in docs/packaging.md differs from examples/platform-team/app.ts'}; copy the file into that section verbatim.`,
   );
   process.exit(1);
+}
+
+/** The first ```ts block of the "Use the constructs in your own app" section of a markdown page. */
+function shownExample(markdown) {
+  const section = markdown.split(/^## /m).find((s) => s.startsWith('Use the constructs in your own app\n'));
+  return section?.match(/```ts\n([\s\S]*?)```/)?.[1];
 }
 
 const work = mkdtempSync(join(tmpdir(), 'shipshape-consumer-'));

@@ -178,7 +178,7 @@ export class CacheAuthTokenRotation extends Construct {
     ack(
       this.function,
       guardRuleId('lambda_function_public_access_prohibited_check'),
-      'The only invoke permission is the one addRotationSchedule grants to the Secrets Manager service principal (no public principal); CDK sets no SourceArn on it, as for the origin-verify rotation.',
+      'The only invoke permission is the one addRotationSchedule grants to the Secrets Manager service principal (secretsmanager.amazonaws.com) for this rotation; no public principal.',
     );
     const logs =
       'Rotation logs (step, secret ARN, replication group, status; never a token), encrypted at rest by CloudWatch Logs with service keys.';

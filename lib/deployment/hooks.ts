@@ -32,7 +32,7 @@ function hookSecurityGroup(scope: Construct, id: string, vpc: ec2.IVpc): ec2.Sec
   return group;
 }
 
-/** A hook function `<scope>/<id>` from `lambda/deploy-hooks/<entryFolder>`, with its log group. */
+/** A hook function `<scope>/<id>` prebuilt from `lambda/deploy-hooks/<entryFolder>`, with its log group. */
 export function createHookFunction(
   scope: Construct,
   id: string,

@@ -21,8 +21,8 @@ import type { AlarmTarget } from '../observability/alarm-target';
 import { grantRdsControl } from './permissions';
 import type { RestoreVerificationProps } from './props';
 import { buildStateMachine } from './state-machine';
-import { handlerCode } from '../util/handler-code';
 import { validateRestoreVerification } from './validation';
+import { handlerCode } from '../util/handler-code';
 
 export * from './props';
 export type { RestoreVerificationAlarmOptions, RestoreVerificationMonitoringOptions } from './alarms';

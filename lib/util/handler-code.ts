@@ -39,7 +39,8 @@ export function handlerDirectory(handlerPath: string): string {
 /**
  * The code of one of Shipshape's Lambda handlers, prebundled by `npm run build` from
  * `lambda/<handlerPath>/index.ts` (exporting `handler`, so the function's handler is
- * `index.handler`). Synth bundles nothing: no esbuild, no Docker, like aws-cdk-lib's own
+ * `index.handler`: Lambda loads `<file>.js` from the code root as CommonJS and calls its export,
+ * https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html). Synth bundles nothing: no esbuild, no Docker, like aws-cdk-lib's own
  * custom-resource handlers.
  *
  * @param handlerPath the entry folder under `lambda/`, e.g. `'deploy-hooks/migration-gate'`

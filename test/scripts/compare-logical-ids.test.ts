@@ -73,6 +73,25 @@ describe('scripts/compare-logical-ids.mjs', () => {
     expect(r.out).toMatch(/would be replaced or lose their deletion policy/);
   });
 
+  test('--strict fails on any difference, stateless ones included', () => {
+    const after = assembly({ ...BEFORE, Alarm1: undefined!, Alarm2: { Type: 'AWS::CloudWatch::Alarm' } });
+    const r = run('--against', baseline, '--template-dir', after, '--strict');
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(/--strict: 2 logical id\(s\) differ/);
+    expect(run('--against', baseline, '--template-dir', assembly(BEFORE), '--strict').status).toBe(0);
+  });
+
+  test('compares two cloud assemblies directly', () => {
+    const renamed = assembly({
+      ...BEFORE,
+      DatabaseInstance1: undefined!,
+      DatabaseInstance2: BEFORE.DatabaseInstance1,
+    });
+    const r = run('--against', assembly(BEFORE), '--template-dir', renamed);
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(/\[stateful\] Stage\/Stack DatabaseInstance1/);
+  });
+
   test('refuses unknown arguments before synthesizing', () => {
     const r = run('--bogus', 'x');
     expect(r.status).toBe(2);
