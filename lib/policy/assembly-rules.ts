@@ -70,8 +70,18 @@ function enabledActions(alarm: TemplateResource): boolean {
   return list(alarm.properties.AlarmActions).length > 0 && bool(alarm.properties.ActionsEnabled) !== false;
 }
 
+const factsCache = new WeakMap<AssemblyModel, AlarmFacts[]>();
+
 /** Facts about every alarm: whether it notifies (itself or through a composite) and what it watches. */
 function alarmFacts(model: AssemblyModel): AlarmFacts[] {
+  const cached = factsCache.get(model);
+  if (cached) return cached;
+  const facts = computeAlarmFacts(model);
+  factsCache.set(model, facts);
+  return facts;
+}
+
+function computeAlarmFacts(model: AssemblyModel): AlarmFacts[] {
   const notifyingInputs = new Set<string>();
   for (const stack of model.stacks) {
     const composites = [...stack.resources.values()].filter(

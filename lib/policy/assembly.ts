@@ -34,8 +34,12 @@ export interface AssemblyStack {
   readonly tags: Readonly<Record<string, string>>;
   readonly resources: ReadonlyMap<string, TemplateResource>;
   readonly template: JsonObject;
-  /** Acknowledged rule ids (without `Annotation::`) by construct path (`/Stage/Stack/Construct`). */
-  readonly acknowledgements: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /**
+   * Acknowledged rule ids (without `Annotation::`) by construct path (`/Stage/Stack/Construct`).
+   * Read on first use: the metadata file is as large as the template and most audits need it
+   * for a handful of findings only.
+   */
+  readonly acknowledgements: () => ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
 /** A resource somewhere in the assembly. */
@@ -77,6 +81,11 @@ function readAcknowledgements(dir: string, artifact: JsonObject): Map<string, Ma
   return out;
 }
 
+function lazy<T>(compute: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => (value ??= { v: compute() }).v;
+}
+
 /** Reads every stack of an assembly, descending into nested assemblies (stages). */
 export function readAssembly(assemblyDir: string, stageName?: string): AssemblyStack[] {
   const dir = resolve(assemblyDir);
@@ -110,7 +119,7 @@ export function readAssembly(assemblyDir: string, stageName?: string): AssemblyS
         tags: stringRecord(properties.tags),
         resources: templateResources(template),
         template,
-        acknowledgements: readAcknowledgements(dir, artifact),
+        acknowledgements: lazy(() => readAcknowledgements(dir, artifact)),
       });
     } else if (artifact.type === 'cdk:cloud-assembly' && typeof properties.directoryName === 'string') {
       const stage =
@@ -136,7 +145,7 @@ export function acknowledgementsOf(stack: AssemblyStack, resource: TemplateResou
   if (path) {
     const parts = path.split('/');
     for (let n = parts.length; n > 0; n--) {
-      const rules = stack.acknowledgements.get(`/${parts.slice(0, n).join('/')}`);
+      const rules = stack.acknowledgements().get(`/${parts.slice(0, n).join('/')}`);
       if (rules) for (const [id, reason] of rules) if (!out.has(id)) out.set(id, reason);
     }
   }
