@@ -1,4 +1,6 @@
-import { READINESS_RULES } from '../../lib/policy';
+import { Construct } from 'constructs';
+import * as shipshape from '../../lib';
+import { ASSEMBLY_RULES, READINESS_RULES } from '../../lib/policy';
 import { templateResources } from '../../lib/policy/readiness-rules';
 import { CASES } from './focused-cases';
 
@@ -24,4 +26,30 @@ describe('rule edges (focused cases)', () => {
       expect(text).toContain(c.mentions.replace(/^fix:/, ''));
     }
   });
+});
+
+describe('fixes', () => {
+  // Every construct class Shipshape exports: an outside team may not have any of them.
+  const shipshapeConstructs = Object.entries(shipshape)
+    .filter(([, value]) => typeof value === 'function' && value.prototype instanceof Construct)
+    .map(([name]) => name);
+
+  test('the exported construct list is real (the check below can bite)', () => {
+    expect(shipshapeConstructs).toEqual(
+      expect.arrayContaining(['RestoreVerification', 'SafeDeployment', 'AlarmTopics']),
+    );
+  });
+
+  test.each([...READINESS_RULES, ...ASSEMBLY_RULES].map((r) => [r.id, r.fix] as const))(
+    '%s names the plain-CDK way before any Shipshape construct',
+    (_id, fix) => {
+      const mentions = shipshapeConstructs
+        .map((name) => fix.search(new RegExp(`\\b${name}\\b`)))
+        .filter((index) => index >= 0);
+      // An L2 prop or an aws-cdk-lib class (`backupRetention:`, `codedeploy.LambdaDeploymentGroup`).
+      const plain = fix.search(/`[^`]*(\b[a-z0-9_]+\.[A-Z]\w+|\b[a-z][A-Za-z]+: )/);
+      expect(plain).toBeGreaterThanOrEqual(0);
+      if (mentions.length > 0) expect(plain).toBeLessThan(Math.min(...mentions));
+    },
+  );
 });

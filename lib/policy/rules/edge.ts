@@ -247,7 +247,10 @@ const wafRateBased: ReadinessRule = {
   seed: SEED_EDGE,
   title: 'WAF web ACLs have a rate-based rule',
   why: 'Managed rule groups block known exploits but not volume; only a rate-based rule stops one client flooding the origin.',
-  fix: 'Add a rule with a `rateBasedStatement` (a limit per IP per 5 minutes, tighter on sign-in and write paths).',
+  fix:
+    "`rules: [{ name: 'PerIp', priority: 0, action: { block: {} }, statement: { rateBasedStatement: { limit: 1000, " +
+    "aggregateKeyType: 'IP' } }, visibilityConfig }]` on the `wafv2.CfnWebACL` (a limit per IP per 5 minutes, " +
+    'tighter on sign-in and write paths).',
   resourceTypes: ['AWS::WAFv2::WebACL'],
   check(resource) {
     if (resource.type !== 'AWS::WAFv2::WebACL') return NA;

@@ -44,7 +44,9 @@ const alarmRunbook: ReadinessRule = {
   seed: 'Every error has a recovery path',
   title: 'Every CloudWatch alarm links its runbook (`Runbook: https://...` in the description)',
   why: 'Whoever is paged needs to know what the alarm means and what to do first, without searching a wiki.',
-  fix: 'End `alarmDescription` with `Runbook: https://<where the runbook lives>`.',
+  fix:
+    "`alarmDescription: 'What broke and for whom. Runbook: https://runbooks.example.com/<alarm>.md'` on the " +
+    '`cloudwatch.Alarm` (or `CompositeAlarm`).',
   resourceTypes: ALARM_TYPES,
   check(resource) {
     if (!ALARM_TYPES.includes(resource.type)) return NA;
