@@ -213,10 +213,7 @@ export function auditAssembly(assemblyDir: string, options: AuditOptions = {}): 
   findings.sort((a, b) => order(a) - order(b));
   const counts = { blocker: 0, hardening: 0, cleanup: 0 };
   for (const f of findings) counts[f.severity] += 1;
-  const exact = tally.total === 0 ? 100 : (100 * tally.passed) / tally.total;
-  // Rounded, but never up to 100 while a finding stands, nor down to 0 while something passed.
-  const score =
-    findings.length > 0 ? Math.min(99, Math.max(tally.passed > 0 ? 1 : 0, Math.round(exact))) : 100;
+  const score = readinessScore(tally.passed, tally.total, findings.length > 0);
   const rules = [...READINESS_RULES, ...ASSEMBLY_RULES]
     .map((r) => ({
       id: r.id,
@@ -245,6 +242,17 @@ export function auditAssembly(assemblyDir: string, options: AuditOptions = {}): 
     score,
     verdict: counts.blocker > 0 ? 'NOT READY' : 'READY',
   };
+}
+
+/**
+ * The severity-weighted share of checks passed, as a whole percentage: rounded to nearest
+ * (2 of 3 is 67%, not 66%), but never 100 while a finding stands nor 0 while something passed.
+ */
+export function readinessScore(passedWeight: number, totalWeight: number, anyFinding: boolean): number {
+  if (totalWeight === 0) return 100;
+  const rounded = Math.round((100 * passedWeight) / totalWeight);
+  if (!anyFinding) return rounded;
+  return Math.min(99, Math.max(passedWeight > 0 ? 1 : 0, rounded));
 }
 
 /** Whether the report has a finding at or above a severity (`cleanup`: any finding). */

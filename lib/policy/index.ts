@@ -25,6 +25,7 @@ export { ASSEMBLY_RULES, type AssemblyRule } from './assembly-rules';
 export {
   auditAssembly,
   hasFindingsAtOrAbove,
+  readinessScore,
   AssemblyError,
   type AuditAcknowledged,
   type AuditedStack,

@@ -215,9 +215,9 @@ describe('RULES.md', () => {
         expect(section).toContain(part);
       expect(section).toContain(`**Severity**: ${rule.severity}`);
       expect(section).toContain(`**Seed**: ${rule.seed}`);
-    // The doc says what the rule code says: the same why and fix, word for word.
-    expect(section).toContain(`**Why**: ${rule.why}`);
-    expect(section).toContain(`**Fix**: ${rule.fix}`);
+      // The doc says what the rule code says: the same why and fix, word for word.
+      expect(section).toContain(`**Why**: ${rule.why}`);
+      expect(section).toContain(`**Fix**: ${rule.fix}`);
       expect(seeds).toContain(`**${rule.seed}**`);
     },
   );
