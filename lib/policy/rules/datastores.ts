@@ -202,7 +202,9 @@ export type RestoreCoverage =
  * testing selection of the resource's type that selects it (by ARN or `*`, narrowed by
  * `ProtectedResourceConditions`) while an AWS Backup plan backs it up — restore testing restores
  * AWS Backup recovery points, so without a plan there is nothing to test.
- * https://docs.aws.amazon.com/aws-backup/latest/devguide/restore-testing.html
+ * https://docs.aws.amazon.com/aws-backup/latest/devguide/restore-testing.html and the protected
+ * resource types and ARN/condition rules of
+ * https://docs.aws.amazon.com/aws-backup/latest/devguide/API_RestoreTestingSelectionForCreate.html
  */
 export function restoreCoverage(resource: TemplateResource, context: TemplateContext): RestoreCoverage {
   const marker = declared(resource, RESTORE_VERIFIED_MARKER);

@@ -180,7 +180,12 @@ const cloudFrontWaf: ReadinessRule = {
   },
 };
 
-/** Regional resources a web ACL can protect. https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html */
+/**
+ * Regional resources a web ACL can protect:
+ * https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html. HTTP and
+ * WebSocket APIs are not among them (no AWS WAF integration for HTTP APIs:
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-vs-rest.html).
+ */
 const REGIONAL_WAF_TARGETS = [
   'AWS::ElasticLoadBalancingV2::LoadBalancer',
   'AWS::ApiGateway::Stage',
