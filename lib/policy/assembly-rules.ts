@@ -180,6 +180,20 @@ const entryPointAlarms: AssemblyRule = {
     'distribution.metric5xxErrorRate() /* httpApi.metricServerError(), restApi.metricServerError(), ' +
     'alb.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT), graphqlApi.metric5XXError() */, threshold, ' +
     'evaluationPeriods }).addAlarmAction(new cloudwatch_actions.SnsAction(topic))`. With Shipshape: `BurnRateSlo` on the same metrics.',
+  fixByType: {
+    'AWS::CloudFront::Distribution':
+      '`new cloudwatch.Alarm(this, id, { metric: distribution.metric5xxErrorRate(), threshold: 5, evaluationPeriods: 3 }).addAlarmAction(new cloudwatch_actions.SnsAction(topic))` (CloudFront metrics are in us-east-1: define the alarm in a us-east-1 stack).',
+    'AWS::ApiGateway::RestApi':
+      '`new cloudwatch.Alarm(this, id, { metric: restApi.metricServerError(), threshold: 5, evaluationPeriods: 3 }).addAlarmAction(new cloudwatch_actions.SnsAction(topic))`, and one on `restApi.metricLatency()`.',
+    'AWS::ApiGatewayV2::Api':
+      '`new cloudwatch.Alarm(this, id, { metric: httpApi.metricServerError(), threshold: 5, evaluationPeriods: 3 }).addAlarmAction(new cloudwatch_actions.SnsAction(topic))` (WebSocket API: a `cloudwatch.Metric` on `AWS/ApiGateway` `IntegrationError` with `dimensionsMap: { ApiId: api.apiId }`).',
+    'AWS::ElasticLoadBalancingV2::LoadBalancer':
+      '`new cloudwatch.Alarm(this, id, { metric: alb.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT), threshold: 10, evaluationPeriods: 3 }).addAlarmAction(new cloudwatch_actions.SnsAction(topic))`, and one on `alb.metrics.targetResponseTime()`.',
+    'AWS::AppSync::GraphQLApi':
+      '`new cloudwatch.Alarm(this, id, { metric: graphqlApi.metric5XXError(), threshold: 5, evaluationPeriods: 3 }).addAlarmAction(new cloudwatch_actions.SnsAction(topic))`.',
+    'AWS::Lambda::Url':
+      "`new cloudwatch.Alarm(this, id, { metric: fn.metric('Url5xxCount'), threshold: 5, evaluationPeriods: 3 }).addAlarmAction(new cloudwatch_actions.SnsAction(topic))`, and one on `fn.metricErrors()`.",
+  },
   evaluate(model) {
     const facts = alarmFacts(model);
     const out: AssemblyEvaluation[] = [];
@@ -226,6 +240,20 @@ const datastoreAlarms: AssemblyRule = {
     'db.metricDatabaseConnections(), table.metricThrottledRequestsForOperations(...), fileSystem.metric(...) */, ' +
     '... }).addAlarmAction(new cloudwatch_actions.SnsAction(topic))`. For ElastiCache, a `cloudwatch.Metric` with ' +
     '`namespace: "AWS/ElastiCache"` and `dimensionsMap: { CacheClusterId }`.',
+  fixByType: {
+    'AWS::RDS::DBInstance':
+      '`new cloudwatch.Alarm(this, id, { metric: db.metricFreeStorageSpace(), threshold, comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD, evaluationPeriods: 3 }).addAlarmAction(new cloudwatch_actions.SnsAction(topic))`, plus `db.metricCPUUtilization()` and `db.metricDatabaseConnections()`.',
+    'AWS::RDS::DBCluster':
+      '`new cloudwatch.Alarm(this, id, { metric: cluster.metricCPUUtilization(), threshold: 90, evaluationPeriods: 3 }).addAlarmAction(new cloudwatch_actions.SnsAction(topic))`, plus `cluster.metricFreeableMemory()` and `cluster.metricDatabaseConnections()`.',
+    'AWS::DynamoDB::Table':
+      '`new cloudwatch.Alarm(this, id, { metric: table.metricThrottledRequestsForOperations({ operations: [dynamodb.Operation.PUT_ITEM, dynamodb.Operation.GET_ITEM] }), threshold: 1, evaluationPeriods: 3 }).addAlarmAction(new cloudwatch_actions.SnsAction(topic))`, and one on `table.metricSystemErrorsForOperations()`.',
+    'AWS::DynamoDB::GlobalTable':
+      "`new cloudwatch.Alarm(this, id, { metric: table.metric('ThrottledRequests'), threshold: 1, evaluationPeriods: 3 }).addAlarmAction(new cloudwatch_actions.SnsAction(topic))` on the `dynamodb.TableV2`.",
+    'AWS::ElastiCache::ReplicationGroup':
+      "A `cloudwatch.Alarm` on `new cloudwatch.Metric({ namespace: 'AWS/ElastiCache', metricName: 'EngineCPUUtilization', dimensionsMap: { CacheClusterId: `${group.ref}-001` } })` (and `DatabaseMemoryUsagePercentage`), with `addAlarmAction(new cloudwatch_actions.SnsAction(topic))`.",
+    'AWS::EFS::FileSystem':
+      "`new cloudwatch.Alarm(this, id, { metric: fileSystem.metric('PercentIOLimit'), threshold: 90, evaluationPeriods: 3 }).addAlarmAction(new cloudwatch_actions.SnsAction(topic))` (and `BurstCreditBalance` in bursting mode).",
+  },
   evaluate(model) {
     const facts = alarmFacts(model);
     const out: AssemblyEvaluation[] = [];

@@ -16,6 +16,7 @@ import { ASSEMBLY_RULES } from './assembly-rules';
 import { decideProduction } from './production';
 import { READINESS_RULES, readinessRuleId } from './readiness-rules';
 import {
+  fixFor,
   RULE_GROUPS,
   type RuleGroup,
   type RuleInfo,
@@ -165,7 +166,7 @@ export function auditAssembly(assemblyDir: string, options: AuditOptions = {}): 
       logicalId: resource?.logicalId,
       path: resource ? pathOf(resource) : undefined,
       reasons: result.reasons,
-      fix: result.fix ?? rule.fix,
+      fix: fixFor(rule, resource?.type, result),
     });
   };
 
@@ -216,6 +217,7 @@ export function auditAssembly(assemblyDir: string, options: AuditOptions = {}): 
   const score = readinessScore(tally.passed, tally.total, findings.length > 0);
   const rules = [...READINESS_RULES, ...ASSEMBLY_RULES]
     .map((r) => ({
+      fixByType: r.fixByType,
       id: r.id,
       group: r.group,
       severity: r.severity,

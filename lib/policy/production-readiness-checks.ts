@@ -13,6 +13,7 @@ import type { IConstruct } from 'constructs';
 import { decideProduction } from './production';
 import {
   compositeAlarmInputsOf,
+  fixFor,
   DEFAULT_MINIMUM_BACKUP_RETENTION_DAYS,
   isObject,
   type JsonObject,
@@ -167,7 +168,7 @@ export class ProductionReadinessChecks extends NagPack {
           result.status === 'non-compliant'
             ? `${rule.title}: ${result.reasons.join('; ')}. [${rule.severity}, ${rule.group}]`
             : rule.title,
-        explanation: `${rule.why} Fix: ${result.status === 'non-compliant' ? (result.fix ?? rule.fix) : rule.fix}`,
+        explanation: `${rule.why} Fix: ${fixFor(rule, resource.type, result)}`,
         level: rule.severity === 'cleanup' ? NagMessageLevel.WARN : NagMessageLevel.ERROR,
         node,
         rule: () =>

@@ -48,6 +48,11 @@ export interface RuleInfo {
   /** How to fix a finding (L2 props; plain CDK beside any Shipshape construct). */
   readonly fix: string;
   /**
+   * The fix for one resource type, where the rule covers several (`AWS::DynamoDB::Table` →
+   * `pointInTimeRecoverySpecification`): a finding shows the fix for its own resource.
+   */
+  readonly fixByType?: Readonly<Record<string, string>>;
+  /**
    * Ids of other packs' rules about the same thing (`AwsSolutions-SMG4`). A finding acknowledged
    * under one of them, with its reason, counts as acknowledged here too.
    */
@@ -142,4 +147,10 @@ export function declared(resource: TemplateResource, marker: string): string | u
     return typeof value === 'string' ? value : 'yes';
   }
   return undefined;
+}
+
+/** The fix to show for a finding: the result's own, else the one for the resource type, else the rule's. */
+export function fixFor(rule: RuleInfo, resourceType: string | undefined, result?: RuleResult): string {
+  if (result?.status === 'non-compliant' && result.fix) return result.fix;
+  return (resourceType ? rule.fixByType?.[resourceType] : undefined) ?? rule.fix;
 }

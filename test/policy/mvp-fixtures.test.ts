@@ -3,7 +3,7 @@
  * right group, and nothing else; the corrected twin has no finding at all. The cdk-nag pack runs
  * in the same synth and must report the same per-resource gaps: one rule set, two front ends.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Validations } from 'aws-cdk-lib';
@@ -36,6 +36,13 @@ function synth(fixture: Fixture, variant: Variant): Synthesized {
   };
 }
 
+function resourceType(report: AuditReport, stack: string | undefined, logicalId: string): string | undefined {
+  const file = report.stacks.find((s) => s.name === stack)?.templatePath;
+  if (!file) return undefined;
+  const template = JSON.parse(readFileSync(file, 'utf8')) as { Resources: Record<string, { Type: string }> };
+  return template.Resources[logicalId]?.Type;
+}
+
 const ASSEMBLY_RULE_IDS = new Set(ASSEMBLY_RULES.map((r) => r.id));
 const under = (path: string | undefined, prefix: string) =>
   path === prefix || (path ?? '').startsWith(`${prefix}/`);
@@ -62,6 +69,16 @@ describe.each(MVP_FIXTURES.map((f) => [f.name, f] as const))('%s', (_name, fixtu
       expect(found[0].fix.length).toBeGreaterThan(0);
     },
   );
+
+  test('each finding shows the fix for its own kind of resource', () => {
+    const rules = new Map(gapped.report.rules.map((r) => [r.ruleId, r]));
+    for (const f of gapped.report.findings) {
+      const type = f.logicalId ? resourceType(gapped.report, f.stack, f.logicalId) : undefined;
+      const specific = type ? rules.get(f.rule)?.fixByType?.[type] : undefined;
+      if (specific && f.rule !== 'ProductionReadiness-StatefulRetain')
+        expect(`${f.rule} ${type}: ${f.fix}`).toBe(`${f.rule} ${type}: ${specific}`);
+    }
+  });
 
   test('reports nothing that was not planted', () => {
     const unplanted = gapped.report.findings.filter(

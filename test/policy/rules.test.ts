@@ -40,16 +40,18 @@ describe('fixes', () => {
     );
   });
 
-  test.each([...READINESS_RULES, ...ASSEMBLY_RULES].map((r) => [r.id, r.fix] as const))(
-    '%s names the plain-CDK way before any Shipshape construct',
-    (_id, fix) => {
-      const mentions = shipshapeConstructs
-        .map((name) => fix.search(new RegExp(`\\b${name}\\b`)))
-        .filter((index) => index >= 0);
-      // An L2 prop or an aws-cdk-lib class (`backupRetention:`, `codedeploy.LambdaDeploymentGroup`).
-      const plain = fix.search(/`[^`]*(\b[a-z0-9_]+\.[A-Z]\w+|\b[a-z][A-Za-z]+: )/);
-      expect(plain).toBeGreaterThanOrEqual(0);
-      if (mentions.length > 0) expect(plain).toBeLessThan(Math.min(...mentions));
-    },
-  );
+  const fixes = [...READINESS_RULES, ...ASSEMBLY_RULES].flatMap((r) => [
+    [r.id, r.fix] as const,
+    ...Object.entries(r.fixByType ?? {}).map(([type, fix]) => [`${r.id} on ${type}`, fix] as const),
+  ]);
+
+  test.each(fixes)('%s names the plain-CDK way before any Shipshape construct', (_id, fix) => {
+    const mentions = shipshapeConstructs
+      .map((name) => fix.search(new RegExp(`\\b${name}\\b`)))
+      .filter((index) => index >= 0);
+    // An L2 prop or an aws-cdk-lib class (`backupRetention:`, `codedeploy.LambdaDeploymentGroup`).
+    const plain = fix.search(/`[^`]*(\b[a-z0-9_]+\.[A-Z]\w+|\b[a-z][A-Za-z]+: )/);
+    expect(plain).toBeGreaterThanOrEqual(0);
+    if (mentions.length > 0) expect(plain).toBeLessThan(Math.min(...mentions));
+  });
 });

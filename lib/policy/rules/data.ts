@@ -58,6 +58,25 @@ const backups: ReadinessRule = {
     'NIST.800.53.R5-S3BucketVersioningEnabled',
     'ProductionReadiness-RDSBackups',
   ],
+  fixByType: {
+    'AWS::RDS::DBInstance': '`backupRetention: Duration.days(7)` (or more) on the `rds.DatabaseInstance`.',
+    'AWS::RDS::DBCluster':
+      '`backup: { retention: Duration.days(7) }` (or more) on the `rds.DatabaseCluster`.',
+    'AWS::DynamoDB::Table':
+      '`pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true }` on the `dynamodb.Table`, or a `backup.BackupPlan` with `addSelection(id, { resources: [backup.BackupResource.fromDynamoDbTable(table)] })`.',
+    'AWS::DynamoDB::GlobalTable':
+      '`pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true }` on the `dynamodb.TableV2` (and on each replica that overrides it).',
+    'AWS::ElastiCache::ReplicationGroup':
+      '`snapshotRetentionLimit: 7` (days) on the `elasticache.CfnReplicationGroup`; or, if it only holds derived data that refills from the database, acknowledge the finding with that reason.',
+    'AWS::ElastiCache::CacheCluster':
+      '`snapshotRetentionLimit: 7` (days) on the `elasticache.CfnCacheCluster`, or acknowledge it if it only holds derived data.',
+    'AWS::ElastiCache::ServerlessCache':
+      '`snapshotRetentionLimit: 7` (days) on the `elasticache.CfnServerlessCache`, or acknowledge it if it only holds derived data.',
+    'AWS::EFS::FileSystem':
+      '`enableAutomaticBackups: true` on the `efs.FileSystem` (or an AWS Backup plan that selects it).',
+    'AWS::S3::Bucket':
+      '`versioned: true` on the `s3.Bucket` (with a `lifecycleRules` entry expiring noncurrent versions), or an AWS Backup plan that selects it.',
+  },
   resourceTypes: BACKUP_TYPES,
   check(resource, context, options) {
     if (!BACKUP_TYPES.includes(resource.type) || !ownsItsData(resource)) return NA;
@@ -191,6 +210,13 @@ const deletionProtection: ReadinessRule = {
     'AwsSolutions-RDS10',
     'NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled',
   ],
+  fixByType: {
+    'AWS::RDS::DBInstance': '`deletionProtection: true` on the `rds.DatabaseInstance`.',
+    'AWS::RDS::DBCluster': '`deletionProtection: true` on the `rds.DatabaseCluster`.',
+    'AWS::DynamoDB::Table': '`deletionProtection: true` on the `dynamodb.Table`.',
+    'AWS::DynamoDB::GlobalTable': '`deletionProtection: true` on the `dynamodb.TableV2` (and every replica).',
+    'AWS::Cognito::UserPool': '`deletionProtection: true` on the `cognito.UserPool`.',
+  },
   resourceTypes: PROTECTABLE,
   check(resource, context) {
     if (!PROTECTABLE.includes(resource.type) || !ownsItsData(resource) || !context.production) return NA;
@@ -237,6 +263,17 @@ const multiAz: ReadinessRule = {
     'RDS places in another AZ. ElastiCache: `multiAzEnabled: true`, `automaticFailoverEnabled: true` and two or ' +
     'more nodes. EFS: a Regional file system (no `availabilityZoneName`, i.e. not One Zone).',
   equivalents: ['NIST.800.53.R5-RDSMultiAZSupport'],
+  fixByType: {
+    'AWS::RDS::DBInstance': '`multiAz: true` on the `rds.DatabaseInstance`.',
+    'AWS::RDS::DBCluster':
+      "`readers: [rds.ClusterInstance.serverlessV2('Reader', { scaleWithWriter: true })]` (or a provisioned reader) on the `rds.DatabaseCluster`.",
+    'AWS::ElastiCache::ReplicationGroup':
+      '`multiAzEnabled: true`, `automaticFailoverEnabled: true` and `numCacheClusters: 2` (or more) on the `elasticache.CfnReplicationGroup`.',
+    'AWS::ElastiCache::CacheCluster':
+      'Use an `elasticache.CfnReplicationGroup` with `multiAzEnabled: true`, `automaticFailoverEnabled: true` and two or more nodes instead of a single `CfnCacheCluster`.',
+    'AWS::EFS::FileSystem':
+      'Drop `oneZone: true` from the `efs.FileSystem` (a Regional file system stores data in several AZs).',
+  },
   resourceTypes: MULTI_AZ_TYPES,
   check(resource, context) {
     if (!MULTI_AZ_TYPES.includes(resource.type) || !ownsItsData(resource) || !context.production) return NA;

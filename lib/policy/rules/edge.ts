@@ -45,6 +45,12 @@ const httpsOnly: ReadinessRule = {
     'every behavior. ALB: serve on an HTTPS listener and make port 80 a redirect, `lb.addRedirect()` (or ' +
     '`ApplicationLoadBalancedFargateService` with `redirectHTTP: true`).',
   equivalents: ['NIST.800.53.R5-ALBHttpToHttpsRedirection', 'NIST.800.53.R5-ELBTlsHttpsListenersOnly'],
+  fixByType: {
+    'AWS::CloudFront::Distribution':
+      '`viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS` on the default behavior and every `additionalBehaviors` entry.',
+    'AWS::ElasticLoadBalancingV2::Listener':
+      'Serve on an HTTPS listener (`protocol: elbv2.ApplicationProtocol.HTTPS`, `certificates`) and make port 80 a redirect: `lb.addRedirect()` (or `redirectHTTP: true` on `ecs_patterns.ApplicationLoadBalancedFargateService`).',
+  },
   resourceTypes: ['AWS::CloudFront::Distribution', 'AWS::ElasticLoadBalancingV2::Listener'],
   check(resource, context) {
     const p = resource.properties;
@@ -96,6 +102,16 @@ const modernTls: ReadinessRule = {
     'CloudFront with your certificate: `minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021`. ' +
     'API Gateway custom domains: `securityPolicy: apigateway.SecurityPolicy.TLS_1_2`.',
   equivalents: ['AwsSolutions-CFR4', 'cdk-validator-cfnguard::cloudfront_security_policy_check'],
+  fixByType: {
+    'AWS::CloudFront::Distribution':
+      '`minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021` on the `cloudfront.Distribution`.',
+    'AWS::ElasticLoadBalancingV2::Listener':
+      '`sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS` (ELBSecurityPolicy-TLS13-1-2-2021-06) on the listener.',
+    'AWS::ApiGateway::DomainName':
+      '`securityPolicy: apigateway.SecurityPolicy.TLS_1_2` on the `apigateway.DomainName`.',
+    'AWS::ApiGatewayV2::DomainName':
+      '`securityPolicy: apigwv2.SecurityPolicy.TLS_1_2` on the `apigwv2.DomainName`.',
+  },
   resourceTypes: [
     'AWS::CloudFront::Distribution',
     'AWS::ElasticLoadBalancingV2::Listener',
@@ -213,6 +229,16 @@ const regionalWaf: ReadinessRule = {
     'NIST.800.53.R5-APIGWAssociatedWithWAF',
     'NIST.800.53.R5-ALBWAFEnabled',
   ],
+  fixByType: {
+    'AWS::ElasticLoadBalancingV2::LoadBalancer':
+      "A `wafv2.CfnWebACL` (`scope: 'REGIONAL'`, a `rateBasedStatement` rule) and `new wafv2.CfnWebACLAssociation(this, id, { resourceArn: alb.loadBalancerArn, webAclArn: acl.attrArn })`.",
+    'AWS::ApiGateway::Stage':
+      "A `wafv2.CfnWebACL` (`scope: 'REGIONAL'`, a `rateBasedStatement` rule) and `new wafv2.CfnWebACLAssociation(this, id, { resourceArn: api.deploymentStage.stageArn, webAclArn: acl.attrArn })`.",
+    'AWS::AppSync::GraphQLApi':
+      "A `wafv2.CfnWebACL` (`scope: 'REGIONAL'`, a `rateBasedStatement` rule) and `new wafv2.CfnWebACLAssociation(this, id, { resourceArn: graphqlApi.arn, webAclArn: acl.attrArn })`.",
+    'AWS::Cognito::UserPool':
+      "A `wafv2.CfnWebACL` (`scope: 'REGIONAL'`, a per-IP `rateBasedStatement` on sign-in) and `new wafv2.CfnWebACLAssociation(this, id, { resourceArn: userPool.userPoolArn, webAclArn: acl.attrArn })`. With Shipshape: `SignInFirewall`.",
+  },
   resourceTypes: REGIONAL_WAF_TARGETS,
   check(resource, context) {
     if (!REGIONAL_WAF_TARGETS.includes(resource.type)) return NA;
@@ -295,6 +321,14 @@ const routeAuthorization: ReadinessRule = {
     'AwsSolutions-APIG4',
     'cdk-validator-cfnguard::api_gw_v2_authorization_type_configured_check',
   ],
+  fixByType: {
+    'AWS::ApiGatewayV2::Route':
+      "`authorizer: new HttpJwtAuthorizer(...)` on the route (or `defaultAuthorizer` on the `HttpApi`); for a WebSocket API, `connectRouteOptions: { authorizer: new WebSocketLambdaAuthorizer(...) }`. Public on purpose: `(route.node.defaultChild as CfnResource).addMetadata('shipshape:public-route', '<why>')`.",
+    'AWS::ApiGateway::Method':
+      "`defaultMethodOptions: { authorizer, authorizationType: apigateway.AuthorizationType.COGNITO }` (or `IAM`) on the `apigateway.RestApi`, or `authorizer` on the method. Public on purpose: `(method.node.defaultChild as CfnResource).addMetadata('shipshape:public-route', '<why>')`.",
+    'AWS::Lambda::Url':
+      '`authType: lambda.FunctionUrlAuthType.AWS_IAM` in `addFunctionUrl()` (put CloudFront with origin access control in front for browsers).',
+  },
   resourceTypes: ['AWS::ApiGatewayV2::Route', 'AWS::ApiGateway::Method', 'AWS::Lambda::Url'],
   check(resource, context) {
     const p = resource.properties;

@@ -21,6 +21,14 @@ const plaintextSecrets: ReadinessRule = {
     '(`DB_SECRET_ARN: secret.secretArn`) and `secret.grantRead(fn)`, and fetch it at run time; for ECS use ' +
     '`secrets: { DB_PASSWORD: ecs.Secret.fromSecretsManager(secret) }` instead of `environment`.',
   equivalents: ['ProductionReadiness-LambdaEnvironmentSecrets'],
+  fixByType: {
+    'AWS::Lambda::Function':
+      'Keep the value in `secretsmanager.Secret`, pass `SECRET_ARN: secret.secretArn` in `environment`, `secret.grantRead(fn)`, and read it at run time (Powertools Parameters caches it).',
+    'AWS::ECS::TaskDefinition':
+      'Move it from `environment` to `secrets: { NAME: ecs.Secret.fromSecretsManager(secret) }` (or `ecs.Secret.fromSsmParameter(...)` of a SecureString).',
+    'AWS::SSM::Parameter':
+      'Store it in `secretsmanager.Secret` (or an SSM SecureString created outside CloudFormation, which cannot create SecureStrings) and pass only its name.',
+  },
   resourceTypes: ['AWS::Lambda::Function', 'AWS::ECS::TaskDefinition', 'AWS::SSM::Parameter'],
   check(resource) {
     const p = resource.properties;
@@ -178,6 +186,18 @@ const accessLogs: ReadinessRule = {
     'AwsSolutions-ELB2',
     'NIST.800.53.R5-ELBLoggingEnabled',
   ],
+  fixByType: {
+    'AWS::CloudFront::Distribution':
+      '`enableLogging: true` (or `logBucket: bucket`) on the `cloudfront.Distribution`.',
+    'AWS::ElasticLoadBalancingV2::LoadBalancer':
+      '`alb.logAccessLogs(bucket)` on the `elbv2.ApplicationLoadBalancer`.',
+    'AWS::ApiGateway::Stage':
+      '`deployOptions: { accessLogDestination: new apigateway.LogGroupLogDestination(group), accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields() }` on the `apigateway.RestApi`.',
+    'AWS::ApiGatewayV2::Stage':
+      '`accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(group) }` on the `apigwv2.HttpStage` / `WebSocketStage`.',
+    'AWS::AppSync::GraphQLApi':
+      '`logConfig: { fieldLogLevel: appsync.FieldLogLevel.ERROR }` on the `appsync.GraphqlApi`.',
+  },
   resourceTypes: ACCESS_LOG_TYPES,
   check(resource, context) {
     const p = resource.properties;
