@@ -21,3 +21,5 @@ export * from './pipeline/delivery-pipeline';
 export * from './pipeline/pipeline-stack';
 export * from './config/pipeline';
 export * from './policy';
+export * from './observability/alarm-target';
+export * from './deployment/drill-alarms';

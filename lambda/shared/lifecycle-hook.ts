@@ -79,3 +79,30 @@ export function requiredEnv(name: string): string {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** The part of Powertools' `Logger` a hook entry uses to tag its lines. */
+export interface HookEntryLogger {
+  resetKeys(): void;
+  appendKeys(keys: Record<string, string>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+/**
+ * The first step of every hook entry: validates the event at the edge and tags every later log
+ * line with the deployment and request ids. Without a deployment id there is nobody to report
+ * to, so a malformed event fails loudly (the invocation errors) instead.
+ */
+export function acceptLifecycleHookEvent(
+  event: unknown,
+  log: HookEntryLogger,
+  requestId: string,
+): LifecycleHookEvent {
+  log.resetKeys();
+  const parsed = lifecycleHookEventSchema.safeParse(event);
+  if (!parsed.success) {
+    log.error('not a CodeDeploy lifecycle event', { error: parsed.error.message });
+    throw new Error(`not a CodeDeploy lifecycle event: ${parsed.error.message}`);
+  }
+  log.appendKeys({ deploymentId: parsed.data.DeploymentId, requestId });
+  return parsed.data;
+}

@@ -47,3 +47,14 @@ export function throwawayInstanceIdentifier(prefix: string, executionName: strin
     .replace(/-+$/, '');
   return slug ? `${prefix}${slug}-${hash}` : `${prefix}${hash}`;
 }
+
+/** A table that must exist in the restored database with at least `minRows` rows. */
+export interface CriticalTable {
+  /** Table name in schema `public`, lower case. */
+  readonly name: string;
+  /** Fewest rows the restored table may hold. */
+  readonly minRows: number;
+}
+
+/** A lower-case, unquoted table name in schema `public` (PostgreSQL identifiers: 63 bytes). */
+export const CRITICAL_TABLE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;

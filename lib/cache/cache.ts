@@ -1,4 +1,4 @@
-import { Duration, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
@@ -7,16 +7,16 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { AlarmTarget } from '../observability/alarm-target';
+import { addCacheAlarms } from './alarms';
+import { validateCache } from './validation';
 import { SubnetTier } from '../network/network';
 import { guardRuleId } from '../policy/readiness-rules';
 import { limitGrantsToAwsServices } from '../shared/kms';
 import { allowLogGroupsToUseKey } from '../shared/log-encryption';
-import { dailyOverlapsWeekly, parseDailyWindow, parseWeeklyWindow } from '../shared/time-windows';
 
 /** Port the cache listens on. */
 export const VALKEY_PORT = 6379;
-
-const NODE_TYPE = /^cache\.[a-z0-9]+\.[a-z0-9]+$/;
 
 /** Reusable knobs of {@link Cache}. */
 export interface CacheOptions {
@@ -134,7 +134,7 @@ export class Cache extends Construct {
     const snapshotWindow = props.snapshotWindow ?? '01:00-02:00';
     const maintenanceWindow = props.preferredMaintenanceWindow ?? 'sun:03:30-sun:04:30';
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
-    this.validate({
+    validateCache(this, {
       nodeType,
       replicas,
       engineVersion,
@@ -284,6 +284,14 @@ export class Cache extends Construct {
   }
 
   /**
+   * Creates this cache's alarms (CPU, memory, evictions, connections, replication lag) and
+   * dashboard widgets in `target`, each routed to the page or ticket topic with its runbook (`cache.md`).
+   */
+  public addAlarms(target: AlarmTarget): void {
+    addCacheAlarms(this, target);
+  }
+
+  /**
    * An `AWS/ElastiCache` metric over every node (dimension `CacheClusterId` = `<group>-00N`),
    * combined with `combine` (`MAX` for utilisation, `SUM` for counts). With one node it is that
    * node's metric.
@@ -343,54 +351,5 @@ export class Cache extends Construct {
   /** Client connections open (sum over nodes). */
   public metricConnections(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
     return this.metric('CurrConnections', 'SUM', { statistic: 'Maximum', ...props });
-  }
-
-  private validate(v: {
-    nodeType: string;
-    replicas: number;
-    engineVersion: string;
-    snapshotRetentionDays: number;
-    snapshotWindow: string;
-    maintenanceWindow: string;
-  }): void {
-    const fail = (message: string): never => {
-      throw new Error(`Cache '${this.node.path}': ${message}`);
-    };
-    const known = (x: number | string) => !Token.isUnresolved(x);
-
-    if (known(v.nodeType) && !NODE_TYPE.test(v.nodeType)) {
-      fail(`nodeType must be an ElastiCache node type such as 'cache.t4g.micro', got '${v.nodeType}'`);
-    }
-    if (known(v.replicas) && (!Number.isInteger(v.replicas) || v.replicas < 0 || v.replicas > 5)) {
-      fail(`replicas must be a whole number between 0 and 5, got ${v.replicas}`);
-    }
-    if (known(v.engineVersion) && !/^8(\.\d+)?$/.test(v.engineVersion)) {
-      fail(`engineVersion must be a Valkey 8.x version such as '8.1', got '${v.engineVersion}'`);
-    }
-    if (
-      known(v.snapshotRetentionDays) &&
-      (!Number.isInteger(v.snapshotRetentionDays) ||
-        v.snapshotRetentionDays < 0 ||
-        v.snapshotRetentionDays > 35)
-    ) {
-      fail(`snapshotRetentionDays must be a whole number between 0 and 35, got ${v.snapshotRetentionDays}`);
-    }
-    const snapshot = known(v.snapshotWindow) ? parseDailyWindow(v.snapshotWindow) : undefined;
-    if (known(v.snapshotWindow) && (!snapshot || snapshot.length < 60)) {
-      fail(
-        `snapshotWindow must look like '01:00-02:00' (UTC) and last at least 60 minutes, got '${v.snapshotWindow}'`,
-      );
-    }
-    const maintenance = known(v.maintenanceWindow) ? parseWeeklyWindow(v.maintenanceWindow) : undefined;
-    if (known(v.maintenanceWindow) && (!maintenance || maintenance.length < 60)) {
-      fail(
-        `preferredMaintenanceWindow must look like 'sun:03:30-sun:04:30' (UTC) and last at least 60 minutes, got '${v.maintenanceWindow}'`,
-      );
-    }
-    if (snapshot && maintenance && dailyOverlapsWeekly(snapshot, maintenance)) {
-      fail(
-        `snapshotWindow '${v.snapshotWindow}' overlaps preferredMaintenanceWindow '${v.maintenanceWindow}'; move one of them so they do not overlap`,
-      );
-    }
   }
 }

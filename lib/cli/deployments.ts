@@ -8,7 +8,6 @@ import {
   type DeploymentInfo,
   BatchGetDeploymentsCommand,
   CreateDeploymentCommand,
-  GetDeploymentCommand,
   ListDeploymentsCommand,
   StopDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
@@ -18,10 +17,14 @@ import {
   ListVersionsByFunctionCommand,
 } from '@aws-sdk/client-lambda';
 import type { AwsClients, ServiceOutputs } from './aws';
-import { isAbortError, isCredentialError } from './aws';
 import { CliError, ExitCode } from './exit-codes';
-import { formatDuration, type Output } from './output';
+import { elapsedSeconds, type Output } from './output';
+import { appSpecField, appSpecOf, lambdaAppSpec, parseHooks } from './app-spec';
+import { waitForAlias, waitForDeployment } from './deployment-waits';
 import { checkSchemaCompatibility, type MigrationHeader } from './schema-compatibility';
+
+export * from './deployment-waits';
+export { lambdaAppSpec } from './app-spec';
 
 /** Everything the engine needs from the outside world. */
 export interface Runtime {
@@ -167,52 +170,6 @@ function summarize(info: DeploymentInfo): DeploymentSummary {
       (info.description ?? '').startsWith(ROLLBACK_DESCRIPTION_PREFIX),
     error: info.errorInformation?.message,
   };
-}
-
-function appSpecOf(info: DeploymentInfo): string {
-  return info.revision?.appSpecContent?.content ?? info.revision?.string?.content ?? '';
-}
-
-/** Reads `CurrentVersion` / `TargetVersion` from a JSON or YAML AppSpec. */
-function appSpecField(appSpec: string, field: string): string | undefined {
-  return new RegExp(`["']?${field}["']?\\s*:\\s*["']?(\\d+)`).exec(appSpec)?.[1];
-}
-
-/** Reads the traffic hooks (`BeforeAllowTraffic`, `AfterAllowTraffic`) of a JSON or YAML AppSpec. */
-function parseHooks(appSpec: string): Record<string, string> {
-  const hooks: Record<string, string> = {};
-  for (const hook of ['BeforeAllowTraffic', 'AfterAllowTraffic']) {
-    const match = new RegExp(`["']?${hook}["']?\\s*:\\s*["']?([A-Za-z0-9_:.\\-]+)`).exec(appSpec);
-    if (match) hooks[hook] = match[1];
-  }
-  return hooks;
-}
-
-/** The AppSpec of a Lambda deployment that moves `alias` from one version to another. */
-export function lambdaAppSpec(
-  outputs: ServiceOutputs,
-  fromVersion: string,
-  toVersion: string,
-  hooks: Readonly<Record<string, string>>,
-): string {
-  const resources = [
-    {
-      [outputs.aliasName]: {
-        Type: 'AWS::Lambda::Function',
-        Properties: {
-          Name: outputs.functionName,
-          Alias: outputs.aliasName,
-          CurrentVersion: fromVersion,
-          TargetVersion: toVersion,
-        },
-      },
-    },
-  ];
-  const hookList = Object.entries(hooks).map(([name, fn]) => ({ [name]: fn }));
-  // `version` must read 0.0: JSON.stringify would write 0.
-  return `{"version":0.0,"Resources":${JSON.stringify(resources)}${
-    hookList.length > 0 ? `,"Hooks":${JSON.stringify(hookList)}` : ''
-  }}`;
 }
 
 /** `SHIPSHAPE_SCHEMA_VERSION` of a published version; throws USAGE when the version does not exist. */
@@ -410,169 +367,12 @@ export async function executePlan(
     return {
       deploymentId: plan.deploymentId,
       version: plan.toVersion,
-      elapsedSeconds: seconds(rt.now() - started),
+      elapsedSeconds: elapsedSeconds(rt.now() - started),
     };
   }
   rt.out.step(`Creating deployment: version ${plan.fromVersion} → ${plan.toVersion} (LambdaAllAtOnce)`);
   const id = await startShift(rt, outputs, plan.fromVersion, plan.toVersion, plan.hooks, description);
   rt.out.step(`Deployment ${id} created; waiting for it to finish`);
   await waitForDeployment(rt, outputs, id, plan.toVersion, started);
-  return { deploymentId: id, version: plan.toVersion, elapsedSeconds: seconds(rt.now() - started) };
-}
-
-function seconds(ms: number): number {
-  return Math.round(ms / 100) / 10;
-}
-
-function describeWeights(alias: AliasState): string {
-  const extra = Object.entries(alias.weights);
-  if (extra.length === 0) return `version ${alias.version} 100%`;
-  const others = extra.reduce((sum, [, w]) => sum + w, 0);
-  return [
-    `version ${alias.version} ${Math.round((1 - others) * 100)}%`,
-    ...extra.map(([v, w]) => `version ${v} ${Math.round(w * 100)}%`),
-  ].join(', ');
-}
-
-function interrupted(deploymentId: string, what: string): CliError {
-  return new CliError(
-    `Interrupted: stopped waiting. ${what} Deployment ${deploymentId} keeps running in CodeDeploy and ` +
-      `finishes on its own (all at once, so the alias is never left half-shifted).\n` +
-      `  Check:  aws deploy get-deployment --deployment-id ${deploymentId}   (or: shipshape status)\n` +
-      `  Stop:   aws deploy stop-deployment --deployment-id ${deploymentId} --auto-rollback-enabled`,
-    ExitCode.INTERRUPTED,
-  );
-}
-
-async function pause(rt: Runtime, deploymentId: string, what: string): Promise<void> {
-  try {
-    await rt.sleep(rt.pollIntervalMs, rt.signal);
-  } catch (error) {
-    if (isAbortError(error) || rt.signal.aborted) throw interrupted(deploymentId, what);
-    throw error;
-  }
-}
-
-async function guard<T>(rt: Runtime, deploymentId: string, what: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (rt.signal.aborted || isAbortError(error)) throw interrupted(deploymentId, what);
-    if (error instanceof CliError) throw error;
-    // The change is under way: whatever broke the wait, say which deployment runs and how to follow it.
-    const credentials = isCredentialError(error);
-    const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    throw new CliError(
-      `${credentials ? 'AWS credentials expired' : 'Lost track of the deployment'} while waiting (${cause}). ${what} ` +
-        `Deployment ${deploymentId} keeps running in CodeDeploy.\n` +
-        `  Check:  aws deploy get-deployment --deployment-id ${deploymentId}   (or: shipshape status)` +
-        (credentials ? '\nRefresh the credentials (e.g. aws sso login) before checking.' : ''),
-      credentials ? ExitCode.EXPIRED_CREDENTIALS : ExitCode.FAILED,
-    );
-  }
-}
-
-function checkTimeout(rt: Runtime, started: number, deploymentId: string): void {
-  if (rt.now() - started > rt.waitTimeoutMs) {
-    throw new CliError(
-      `Gave up waiting after ${formatDuration(rt.waitTimeoutMs / 1000)}: deployment ${deploymentId} has not finished. ` +
-        `Check it: aws deploy get-deployment --deployment-id ${deploymentId}`,
-      ExitCode.FAILED,
-    );
-  }
-}
-
-/** Polls a deployment until it ends; succeeds only when the alias then serves `version` alone. */
-export async function waitForDeployment(
-  rt: Runtime,
-  outputs: ServiceOutputs,
-  deploymentId: string,
-  version: string,
-  started: number,
-): Promise<void> {
-  const what = `Rollback to version ${version} was started.`;
-  for (;;) {
-    const { deploymentInfo: info } = await guard(rt, deploymentId, what, () =>
-      rt.clients.codeDeploy.send(new GetDeploymentCommand({ deploymentId }), { abortSignal: rt.signal }),
-    );
-    const status = info?.status ?? 'Unknown';
-    const overview = info?.deploymentOverview;
-    const elapsed = formatDuration(seconds(rt.now() - started));
-    rt.out.progress(
-      `${deploymentId}: ${status}${overview ? ` (${overview.Succeeded ?? 0} succeeded, ${overview.InProgress ?? 0} in progress)` : ''} — ${elapsed}`,
-    );
-    if (status === 'Succeeded') {
-      const alias = await guard(rt, deploymentId, what, () => readAlias(rt, outputs));
-      if (alias.version !== version || Object.keys(alias.weights).length > 0) {
-        throw new CliError(
-          `Deployment ${deploymentId} succeeded but ${outputs.aliasName} serves ${describeWeights(alias)}, not version ${version}.`,
-          ExitCode.FAILED,
-        );
-      }
-      return;
-    }
-    if (status === 'Failed' || status === 'Stopped') {
-      const reason = info?.errorInformation?.message ?? 'no reason given';
-      throw new CliError(
-        `Deployment ${deploymentId} ${status.toLowerCase()}: ${reason}. CodeDeploy kept or restored the previous ` +
-          `version; check with 'shipshape status'.`,
-        ExitCode.FAILED,
-      );
-    }
-    checkTimeout(rt, started, deploymentId);
-    await pause(rt, deploymentId, what);
-  }
-}
-
-/** Polls the alias until `version` carries 100% of traffic (no additional weights). */
-export async function waitForAlias(
-  rt: Runtime,
-  outputs: ServiceOutputs,
-  version: string,
-  started: number,
-  deploymentId: string,
-): Promise<void> {
-  const what = `Deployment ${deploymentId} was stopped with automatic rollback.`;
-  for (;;) {
-    const alias = await guard(rt, deploymentId, what, () => readAlias(rt, outputs));
-    rt.out.progress(
-      `${outputs.aliasName}: ${describeWeights(alias)} — ${formatDuration(seconds(rt.now() - started))}`,
-    );
-    if (alias.version === version && Object.keys(alias.weights).length === 0) return;
-    checkTimeout(rt, started, deploymentId);
-    await pause(rt, deploymentId, what);
-  }
-}
-
-/** GETs `<apiUrl>/health` up to `attempts` times; healthy on the first 2xx. */
-export async function verifyHealth(rt: Runtime, apiUrl: string, attempts = 3): Promise<HealthResult> {
-  const url = `${apiUrl.replace(/\/+$/, '')}/health`;
-  let last: HealthResult = { healthy: false, detail: 'not checked' };
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    last = await rt.healthCheck(url, rt.signal);
-    if (last.healthy) return last;
-    if (attempt < attempts) await rt.sleep(rt.pollIntervalMs, rt.signal);
-  }
-  return last;
-}
-
-/** The default health check: one GET with a timeout; 2xx is healthy. */
-export async function httpHealthCheck(
-  url: string,
-  signal: AbortSignal,
-  timeoutMs = 5_000,
-): Promise<HealthResult> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
-    await response.body?.cancel();
-    return { healthy: response.ok, detail: `HTTP ${response.status}` };
-  } catch (error) {
-    if (signal.aborted) throw error;
-    // fetch rejects with a DOMException, which is not `instanceof Error` in every realm.
-    const name = (error as { name?: unknown } | null)?.name;
-    return {
-      healthy: false,
-      detail: name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : String(error),
-    };
-  }
+  return { deploymentId: id, version: plan.toVersion, elapsedSeconds: elapsedSeconds(rt.now() - started) };
 }

@@ -79,6 +79,11 @@ export class Output {
   }
 }
 
+/** Milliseconds as seconds with one decimal (what reports and metrics print). */
+export function elapsedSeconds(ms: number): number {
+  return Math.round(ms / 100) / 10;
+}
+
 /** `75` → `1m 15s`; `9.2` → `9.2s`. */
 export function formatDuration(seconds: number): string {
   if (seconds < 60) return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)}s`;

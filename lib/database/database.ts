@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Names, RemovalPolicy, Size, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Size, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,177 +8,22 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { SubnetTier } from '../network/network';
-import { guardRuleId } from '../policy/readiness-rules';
+import type { AlarmTarget } from '../observability/alarm-target';
 import { limitGrantsToAwsServices } from '../shared/kms';
 import { allowLogGroupsToUseKey } from '../shared/log-encryption';
-import { dailyOverlapsWeekly, parseDailyWindow, parseWeeklyWindow } from '../shared/time-windows';
+import { acknowledgeDatabaseFindings } from './acknowledgements';
+import type { DatabaseProps } from './props';
+import { defaultIdentifier, validateDatabase } from './validation';
+
+export * from './props';
+import { addDatabaseAlarms, type DatabaseAlarmOptions, instanceClassMemory } from './alarms';
+
+export { type DatabaseAlarmOptions, instanceClassMemory } from './alarms';
 
 /** Port of PostgreSQL and of an RDS Proxy for PostgreSQL (a proxy for PostgreSQL always listens on 5432). */
 export const POSTGRES_PORT = 5432;
 
 const PG_IDENTIFIER = /^[a-z_][a-z0-9_$]{0,62}$/;
-const DB_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
-const INSTANCE_IDENTIFIER = /^[a-z](?!.*--)[a-z0-9-]*[a-z0-9]$/;
-const MONITORING_INTERVALS = [1, 5, 10, 15, 30, 60];
-
-/** Connection-pool settings of the RDS Proxy. */
-export interface DatabaseProxyOptions {
-  /**
-   * Share of the instance's `max_connections` the proxy may open.
-   * @default 90
-   */
-  readonly maxConnectionsPercent?: number;
-
-  /**
-   * Share of `max_connections` the proxy keeps open while idle. At most `maxConnectionsPercent`.
-   * @default 50
-   */
-  readonly maxIdleConnectionsPercent?: number;
-
-  /**
-   * How long a client waits for a pooled connection before the proxy answers with an error.
-   * @default Duration.seconds(30)
-   */
-  readonly borrowTimeout?: Duration;
-
-  /**
-   * How long a client connection may sit idle before the proxy closes it.
-   * @default Duration.minutes(30)
-   */
-  readonly idleClientTimeout?: Duration;
-}
-
-/** Reusable knobs of {@link Database}. */
-export interface DatabaseOptions {
-  /**
-   * Instance class.
-   * @default ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM)
-   */
-  readonly instanceType?: ec2.InstanceType;
-
-  /**
-   * PostgreSQL engine version. The parameter group family follows it.
-   * @default rds.PostgresEngineVersion.VER_18_3
-   */
-  readonly engineVersion?: rds.PostgresEngineVersion;
-
-  /**
-   * Storage allocated at creation (gp3).
-   * @default Size.gibibytes(20)
-   */
-  readonly allocatedStorage?: Size;
-
-  /**
-   * Upper bound for storage autoscaling. At least `allocatedStorage`.
-   * @default Size.gibibytes(100)
-   */
-  readonly maxAllocatedStorage?: Size;
-
-  /**
-   * Keep a synchronous standby in a second AZ.
-   * @default true
-   */
-  readonly multiAz?: boolean;
-
-  /**
-   * Refuse to delete the instance until this is turned off.
-   * @default true
-   */
-  readonly deletionProtection?: boolean;
-
-  /**
-   * How long automated backups (and so point-in-time recovery) reach back: 1 to 35 days.
-   * @default Duration.days(7)
-   */
-  readonly backupRetention?: Duration;
-
-  /**
-   * Daily backup window, UTC, `hh24:mi-hh24:mi`, at least 30 minutes, not overlapping maintenance.
-   * @default '01:00-02:00'
-   */
-  readonly preferredBackupWindow?: string;
-
-  /**
-   * Weekly maintenance window, UTC, `ddd:hh24:mi-ddd:hh24:mi`, at least 30 minutes.
-   * @default 'sun:02:30-sun:03:30'
-   */
-  readonly preferredMaintenanceWindow?: string;
-
-  /**
-   * How often Secrets Manager rotates the master password (single-user rotation).
-   * @default Duration.days(30)
-   */
-  readonly secretRotation?: Duration;
-
-  /**
-   * Retention of the exported `postgresql` and `upgrade` logs in CloudWatch Logs.
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
-   * Database created on the instance.
-   * @default 'shipshape'
-   */
-  readonly databaseName?: string;
-
-  /**
-   * Master user name; its password is generated into Secrets Manager.
-   * @default 'shipshape_admin'
-   */
-  readonly masterUsername?: string;
-
-  /**
-   * DB instance identifier (lower case). Fixed so that the exported log groups can be created,
-   * with a retention, before the instance exists. The proxy is named `<identifier>-proxy`.
-   * @default - derived from the construct path
-   */
-  readonly instanceIdentifier?: string;
-
-  /**
-   * Statements slower than this are logged (`log_min_duration_statement`).
-   * @default Duration.millis(500)
-   */
-  readonly slowQueryThreshold?: Duration;
-
-  /**
-   * Sessions idle inside an open transaction longer than this are ended
-   * (`idle_in_transaction_session_timeout`): they hold locks and block vacuum.
-   * @default Duration.minutes(1)
-   */
-  readonly idleInTransactionTimeout?: Duration;
-
-  /**
-   * Enhanced Monitoring granularity: 1, 5, 10, 15, 30 or 60 seconds.
-   * @default Duration.seconds(60)
-   */
-  readonly monitoringInterval?: Duration;
-
-  /**
-   * What happens to the instance when it leaves the stack.
-   * @default RemovalPolicy.SNAPSHOT
-   */
-  readonly removalPolicy?: RemovalPolicy;
-
-  /**
-   * RDS Proxy connection pool.
-   * @default - see {@link DatabaseProxyOptions}
-   */
-  readonly proxy?: DatabaseProxyOptions;
-}
-
-/** Props of {@link Database}. */
-export interface DatabaseProps extends DatabaseOptions {
-  /** VPC to place the instance, its proxy and the rotation function in. */
-  readonly vpc: ec2.IVpc;
-
-  /**
-   * Subnets of the instance, the proxy and the rotation function. They need a Secrets Manager
-   * interface endpoint (the rotation function calls Secrets Manager).
-   * @default - the `Data` subnet group of {@link Network}
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-}
 
 /**
  * PostgreSQL on RDS behind an RDS Proxy with end-to-end IAM authentication.
@@ -226,6 +71,7 @@ export class Database extends Construct {
   public readonly logGroups: Readonly<Record<string, logs.LogGroup>>;
 
   private readonly proxyUsers = new Set<string>();
+  private readonly alarmDefaults: Required<DatabaseAlarmOptions>;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
@@ -247,12 +93,19 @@ export class Database extends Construct {
     const multiAz = props.multiAz ?? true;
     const deletionProtection = props.deletionProtection ?? true;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
+    const instanceType =
+      props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM);
+    this.alarmDefaults = {
+      allocatedStorage: allocated,
+      instanceMemory: instanceClassMemory(instanceType.toString()),
+      proxyMaxConnectionsPercent: maxConnectionsPercent,
+    };
     this.databaseName = props.databaseName ?? 'shipshape';
     this.masterUsername = props.masterUsername ?? 'shipshape_admin';
     this.port = POSTGRES_PORT;
     const instanceIdentifier = props.instanceIdentifier ?? defaultIdentifier(this);
 
-    this.validate({
+    validateDatabase(this, {
       allocatedGiB: allocated.toGibibytes(),
       maxAllocatedGiB: maxAllocated.toGibibytes(),
       backupRetentionDays: backupRetention.toDays({ integral: false }),
@@ -332,7 +185,7 @@ export class Database extends Construct {
     this.instance = new rds.DatabaseInstance(this, 'Resource', {
       engine,
       instanceIdentifier,
-      instanceType: props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM),
+      instanceType,
       vpc: props.vpc,
       subnetGroup: this.subnetGroup,
       securityGroups: [this.securityGroup],
@@ -421,7 +274,12 @@ export class Database extends Construct {
       defaultPort: ec2.Port.tcp(POSTGRES_PORT),
     });
 
-    this.acknowledgeFindings(multiAz, deletionProtection, props.logRetention ?? logs.RetentionDays.ONE_MONTH);
+    acknowledgeDatabaseFindings(
+      this,
+      multiAz,
+      deletionProtection,
+      props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    );
   }
 
   /**
@@ -465,6 +323,19 @@ export class Database extends Construct {
       resource: 'dbuser',
       resourceName: `${this.instance.instanceResourceId}/${dbUser}`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+
+  /**
+   * Creates this database's alarms (instance and RDS Proxy) and dashboard widgets in `target`,
+   * each routed to the page or ticket topic with its runbook (`database.md`).
+   */
+  public addAlarms(target: AlarmTarget, options: DatabaseAlarmOptions = {}): void {
+    const d = this.alarmDefaults;
+    addDatabaseAlarms(this, target, {
+      allocatedStorage: options.allocatedStorage ?? d.allocatedStorage,
+      instanceMemory: options.instanceMemory ?? d.instanceMemory,
+      proxyMaxConnectionsPercent: options.proxyMaxConnectionsPercent ?? d.proxyMaxConnectionsPercent,
     });
   }
 
@@ -522,212 +393,6 @@ export class Database extends Construct {
   public metricProxyBorrowLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metricProxy('DatabaseConnectionsBorrowLatency', { statistic: 'p99', ...props });
   }
-
-  private validate(v: {
-    allocatedGiB: number;
-    maxAllocatedGiB: number;
-    backupRetentionDays: number;
-    backupWindow: string;
-    maintenanceWindow: string;
-    rotationDays: number;
-    monitoringSeconds: number;
-    slowQueryMillis: number;
-    idleInTransactionMillis: number;
-    maxConnectionsPercent: number;
-    maxIdleConnectionsPercent: number;
-    borrowTimeoutSeconds: number;
-    idleClientTimeoutSeconds: number;
-    instanceIdentifier: string;
-    databaseName: string;
-    masterUsername: string;
-  }): void {
-    const fail = (message: string): never => {
-      throw new Error(`Database '${this.node.path}': ${message}`);
-    };
-    const known = (x: number | string) => !Token.isUnresolved(x);
-
-    if (known(v.allocatedGiB) && (v.allocatedGiB < 20 || v.allocatedGiB > 65_536)) {
-      fail(`allocatedStorage must be between 20 and 65536 GiB, got ${v.allocatedGiB} GiB`);
-    }
-    if (known(v.maxAllocatedGiB) && known(v.allocatedGiB) && v.maxAllocatedGiB < v.allocatedGiB) {
-      fail(
-        `maxAllocatedStorage (${v.maxAllocatedGiB} GiB) must be at least allocatedStorage (${v.allocatedGiB} GiB); raise it to let storage autoscale`,
-      );
-    }
-    if (
-      known(v.backupRetentionDays) &&
-      (!Number.isInteger(v.backupRetentionDays) || v.backupRetentionDays < 1 || v.backupRetentionDays > 35)
-    ) {
-      fail(
-        `backupRetention must be a whole number of days between 1 and 35 (0 would turn off point-in-time recovery), got ${v.backupRetentionDays} days`,
-      );
-    }
-    const backup = known(v.backupWindow) ? parseDailyWindow(v.backupWindow) : undefined;
-    if (known(v.backupWindow) && (!backup || backup.length < 30)) {
-      fail(
-        `preferredBackupWindow must look like '01:00-02:00' (UTC) and last at least 30 minutes, got '${v.backupWindow}'`,
-      );
-    }
-    const maintenance = known(v.maintenanceWindow) ? parseWeeklyWindow(v.maintenanceWindow) : undefined;
-    if (known(v.maintenanceWindow) && (!maintenance || maintenance.length < 30)) {
-      fail(
-        `preferredMaintenanceWindow must look like 'sun:02:30-sun:03:30' (UTC) and last at least 30 minutes, got '${v.maintenanceWindow}'`,
-      );
-    }
-    if (backup && maintenance && dailyOverlapsWeekly(backup, maintenance)) {
-      fail(
-        `preferredBackupWindow '${v.backupWindow}' overlaps preferredMaintenanceWindow '${v.maintenanceWindow}'; move one of them so they do not overlap`,
-      );
-    }
-    if (
-      known(v.rotationDays) &&
-      (!Number.isInteger(v.rotationDays) || v.rotationDays < 1 || v.rotationDays > 1000)
-    ) {
-      fail(`secretRotation must be a whole number of days between 1 and 1000, got ${v.rotationDays} days`);
-    }
-    if (known(v.monitoringSeconds) && !MONITORING_INTERVALS.includes(v.monitoringSeconds)) {
-      fail(
-        `monitoringInterval must be one of ${MONITORING_INTERVALS.join(', ')} seconds, got ${v.monitoringSeconds} seconds`,
-      );
-    }
-    if (known(v.slowQueryMillis) && !Number.isInteger(v.slowQueryMillis)) {
-      fail(`slowQueryThreshold must be a whole number of milliseconds, got ${v.slowQueryMillis} ms`);
-    }
-    if (
-      known(v.idleInTransactionMillis) &&
-      (!Number.isInteger(v.idleInTransactionMillis) || v.idleInTransactionMillis < 1000)
-    ) {
-      fail(
-        `idleInTransactionTimeout must be a whole number of milliseconds of at least 1 second, got ${v.idleInTransactionMillis} ms`,
-      );
-    }
-    if (known(v.maxConnectionsPercent) && (v.maxConnectionsPercent < 1 || v.maxConnectionsPercent > 100)) {
-      fail(`proxy.maxConnectionsPercent must be between 1 and 100, got ${v.maxConnectionsPercent}`);
-    }
-    if (
-      known(v.maxIdleConnectionsPercent) &&
-      known(v.maxConnectionsPercent) &&
-      (v.maxIdleConnectionsPercent < 0 || v.maxIdleConnectionsPercent > v.maxConnectionsPercent)
-    ) {
-      fail(
-        `proxy.maxIdleConnectionsPercent must be between 0 and maxConnectionsPercent (${v.maxConnectionsPercent}), got ${v.maxIdleConnectionsPercent}`,
-      );
-    }
-    if (known(v.borrowTimeoutSeconds) && (v.borrowTimeoutSeconds < 1 || v.borrowTimeoutSeconds > 3600)) {
-      fail(`proxy.borrowTimeout must be between 1 second and 1 hour, got ${v.borrowTimeoutSeconds} seconds`);
-    }
-    if (
-      known(v.idleClientTimeoutSeconds) &&
-      (v.idleClientTimeoutSeconds < 60 || v.idleClientTimeoutSeconds > 28_800)
-    ) {
-      fail(
-        `proxy.idleClientTimeout must be between 1 minute and 8 hours, got ${v.idleClientTimeoutSeconds} seconds`,
-      );
-    }
-    if (
-      known(v.instanceIdentifier) &&
-      (!INSTANCE_IDENTIFIER.test(v.instanceIdentifier) || v.instanceIdentifier.length > 54)
-    ) {
-      fail(
-        `instanceIdentifier must be lower-case letters, digits and single hyphens, start with a letter, not end with a hyphen, ` +
-          `and be at most 54 characters (the proxy adds '-proxy'), got '${v.instanceIdentifier}'`,
-      );
-    }
-    for (const [field, value] of [
-      ['databaseName', v.databaseName],
-      ['masterUsername', v.masterUsername],
-    ] as const) {
-      if (known(value) && (!DB_NAME.test(value) || value === 'postgres' || value.startsWith('rds'))) {
-        fail(
-          `${field} must start with a letter, contain only letters, digits and _, be at most 63 characters ` +
-            `and not be 'postgres' or start with 'rds' (reserved by RDS), got '${value}'`,
-        );
-      }
-    }
-  }
-
-  private acknowledgeFindings(multiAz: boolean, deletionProtection: boolean, logRetentionDays: number): void {
-    const instance = Validations.of(this.instance);
-    const defaultPort =
-      'PostgreSQL keeps its default port 5432: the instance sits in isolated subnets and its security group admits only the proxy and the rotation function; the proxy listens on 5432 regardless.';
-    instance.acknowledge({ id: 'AwsSolutions-RDS11', reason: defaultPort });
-    instance.acknowledge({ id: guardRuleId('rds_instance_no_default_ports_check'), reason: defaultPort });
-    if (logRetentionDays < 365) {
-      for (const logGroup of Object.values(this.logGroups)) {
-        Validations.of(logGroup).acknowledge({
-          id: guardRuleId('cloudwatch_log_group_retention_period_check'),
-          reason: `PostgreSQL logs are kept ${logRetentionDays} days by configuration in this (non-production) environment; production keeps them a year.`,
-        });
-      }
-    }
-    Validations.of(this).acknowledge({
-      id: 'NIST.800.53.R5-IAMNoInlinePolicy',
-      reason:
-        "CDK writes the proxy role's and rotation's least-privilege statements (this database's secret and key only) into each role's own DefaultPolicy; a managed policy would be shareable across roles, which least privilege avoids.",
-    });
-    instance.acknowledge({
-      id: 'NIST.800.53.R5-RDSInBackupPlan',
-      reason:
-        'Backed up by RDS automated backups with point-in-time recovery (retention from config, at least 7 days) and proven daily by RestoreVerification; an AWS Backup plan would duplicate the same in-region copies.',
-    });
-    Validations.of(this.securityGroup).acknowledge({
-      id: 'NIST.800.53.R5-EC2RestrictedSSH',
-      reason:
-        "The ingress port is the instance's Endpoint.Port token (PostgreSQL, 5432), not SSH, and its source is the proxy's or the rotation function's security group, never a CIDR; the rule cannot resolve the token.",
-    });
-    Validations.of(this.securityGroup).acknowledge({
-      id: 'NIST.800.53.R5-EC2RestrictedCommonPorts',
-      reason:
-        "The ingress port is the instance's Endpoint.Port token (PostgreSQL, 5432) and its source is the proxy's or the rotation function's security group, never a CIDR; the rule cannot resolve the token.",
-    });
-    if (!multiAz) {
-      const singleAz =
-        'Multi-AZ is off by configuration in this (non-production) environment; production config is validated to turn it on.';
-      instance.acknowledge({ id: 'NIST.800.53.R5-RDSMultiAZSupport', reason: singleAz });
-      instance.acknowledge({ id: guardRuleId('rds_instance_multi_az_support_check'), reason: singleAz });
-      instance.acknowledge({
-        id: 'AwsSolutions-RDS3',
-        reason:
-          'Multi-AZ is off by configuration in this (non-production) environment; production config is validated to turn it on.',
-      });
-    }
-    if (!deletionProtection) {
-      const unprotected =
-        'Deletion protection is off by configuration in this (non-production) environment so it can be torn down; production config is validated to turn it on, and deletion still leaves a final snapshot.';
-      instance.acknowledge({
-        id: 'NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled',
-        reason: unprotected,
-      });
-      instance.acknowledge({
-        id: guardRuleId('rds_instance_deletion_protection_enabled_check'),
-        reason: unprotected,
-      });
-      instance.acknowledge({
-        id: 'AwsSolutions-RDS10',
-        reason:
-          'Deletion protection is off by configuration in this (non-production) environment so it can be torn down; production config is validated to turn it on, and deletion still leaves a final snapshot.',
-      });
-    }
-    const monitoringRole = this.instance.node.tryFindChild('MonitoringRole');
-    if (monitoringRole) {
-      Validations.of(monitoringRole).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
-        reason:
-          'Enhanced Monitoring role: the AWS managed policy only lets RDS write OS metrics to the RDSOSMetrics log group; AWS maintains it for the service.',
-      });
-    }
-  }
-}
-
-/** A valid DB instance identifier from the construct path: lower case, single hyphens. */
-function defaultIdentifier(scope: Construct): string {
-  const name = Names.uniqueResourceName(scope, { maxLength: 54, separator: '-' })
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, '-')
-    .replace(/-+/g, '-')
-    .replace(/^[^a-z]+/, '')
-    .replace(/-+$/, '');
-  return name.slice(0, 54).replace(/-+$/, '');
 }
 
 function pascal(s: string): string {

@@ -1,157 +1,19 @@
-import * as path from 'node:path';
-import { Duration, Stack, Token, Tokenization, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Tokenization, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
-import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { guardRuleId } from '../policy/readiness-rules';
+import { acknowledgeGrantPolicies } from '../shared/function-acknowledgements';
+import { createRollbackAlarms } from './alarms';
+import { createHookFunction, grantSecretRead, managedPolicyFinding } from './hooks';
+import type { SafeDeploymentProps, SmokeTestTarget, TrafficShift } from './props';
+import { validateSafeDeployment } from './validation';
 
-const REPO_ROOT = path.join(__dirname, '..', '..');
-
-/** How CodeDeploy moves traffic from the old version to the new one. */
-export interface TrafficShift {
-  /** `canary`: `percentage` for `interval`, then the rest. `linear`: `percentage` more every `interval`. */
-  readonly strategy: 'canary' | 'linear' | 'allAtOnce';
-  /**
-   * Share of the traffic, 1-99 (ignored for `allAtOnce`).
-   * @default 10
-   */
-  readonly percentage?: number;
-  /**
-   * Canary: how long the first share runs. Linear: time between steps. Whole minutes, 1-60.
-   * @default Duration.minutes(5)
-   */
-  readonly interval?: Duration;
-}
-
-/** Reusable knobs of {@link SafeDeployment}. */
-export interface SafeDeploymentOptions {
-  /**
-   * How traffic shifts to a new version.
-   * @default - canary, 10% for 5 minutes
-   */
-  readonly trafficShift?: TrafficShift;
-
-  /**
-   * Roll back when more than this share of the new version's invocations fail, in percent.
-   * @default 5
-   */
-  readonly errorRateThresholdPercent?: number;
-
-  /**
-   * Roll back when the new version's p99 duration exceeds this (use the SLO latency threshold).
-   * @default Duration.seconds(1)
-   */
-  readonly latencyThreshold?: Duration;
-
-  /**
-   * A minute with fewer invocations of the new version than this never counts as breaching the
-   * error-rate alarm (one failed request out of two is noise, not a 50% error rate).
-   * @default 10
-   */
-  readonly minimumInvocationsPerMinute?: number;
-
-  /**
-   * More alarms that roll a deployment back (e.g. the SLO fast-burn alarm).
-   * @default - none
-   */
-  readonly rollbackAlarms?: cloudwatch.IAlarm[];
-
-  /**
-   * Where the rollback alarms also notify.
-   * @default - no notification (CodeDeploy acts on them; the deployment's failure is the signal)
-   */
-  readonly alarmTopic?: sns.ITopic;
-
-  /**
-   * Runbook the alarm descriptions link to.
-   * @default - no link
-   */
-  readonly runbookUrl?: string;
-
-  /**
-   * A migration that waits longer than this for a lock gives up and rolls back.
-   * @default Duration.seconds(5)
-   */
-  readonly migrationLockTimeout?: Duration;
-
-  /**
-   * Longest statement of a migration.
-   * @default Duration.minutes(5)
-   */
-  readonly migrationStatementTimeout?: Duration;
-
-  /**
-   * Name of the environment, for the custom deployment configuration's name.
-   * @default - the stack name
-   */
-  readonly environmentName?: string;
-}
-
-/** The database the migration gate migrates. */
-export interface MigrationTarget {
-  /** Master user secret (`username`, `password`, and optionally `host`, `port`, `dbname`). */
-  readonly secret: secretsmanager.ISecret;
-  /** The instance endpoint (NOT the proxy): migrations are DDL under a session advisory lock. */
-  readonly endpoint: { readonly hostname: string; readonly port: number };
-  /** Security group(s) of the instance; the gate is allowed in on the default port. */
-  readonly connections: ec2.IConnectable;
-  /** VPC the gate runs in (it must reach the instance, Secrets Manager, CodeDeploy and Lambda). */
-  readonly vpc: ec2.IVpc;
-  /**
-   * Subnets of the gate: they need a route to the AWS APIs.
-   * @default - private subnets with egress
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-  /**
-   * Database to migrate.
-   * @default - `dbname` of the secret, else `postgres`
-   */
-  readonly databaseName?: string;
-}
-
-/** Where the smoke test knocks and who it signs in as. */
-export interface SmokeTestTarget {
-  /** Base URL of the public front door (the CloudFront URL). */
-  readonly apiUrl: string;
-  /** The API's Cognito app client; it must allow `USER_PASSWORD_AUTH` for the smoke user. */
-  readonly userPoolClient: cognito.IUserPoolClient;
-  /**
-   * User name of the smoke-test user (an e-mail address fits pools that sign in by e-mail).
-   * @default 'smoke-test@shipshape.invalid'
-   */
-  readonly username?: string;
-}
-
-/** Props of {@link SafeDeployment}. */
-export interface SafeDeploymentProps extends SafeDeploymentOptions {
-  /** The alias CodeDeploy shifts (the service's `live`). */
-  readonly alias: lambda.Alias;
-  /**
-   * Run migrations before traffic shifts.
-   * @default - no migrations, the gate only self-tests the new version
-   */
-  readonly migrations?: MigrationTarget;
-  /**
-   * Smoke-test the front door after traffic shifted.
-   * @default - no AfterAllowTraffic hook
-   */
-  readonly smokeTest?: SmokeTestTarget;
-  /**
-   * The edge's origin-verify secret, when the API refuses requests without CloudFront's header:
-   * the gate's self-test (a direct invoke of the new version) sends its current value.
-   * @default - the self-test sends no origin-verify header
-   */
-  readonly originVerifySecret?: secretsmanager.ISecret;
-}
+export * from './props';
 
 /**
  * Safe deployments of a Lambda-backed API: a CodeDeploy deployment group on the alias that
@@ -212,49 +74,25 @@ export class SafeDeployment extends Construct {
     const errorRate = props.errorRateThresholdPercent ?? 5;
     const latency = props.latencyThreshold ?? Duration.seconds(1);
     const minimumInvocations = props.minimumInvocationsPerMinute ?? 10;
-    this.validate(shift, percentage, interval, errorRate, minimumInvocations);
+    validateSafeDeployment(this, shift, percentage, interval, errorRate, minimumInvocations);
 
     this.alias = props.alias;
     const version = props.alias.version;
-    const runbook = props.runbookUrl ? ` Runbook: ${props.runbookUrl}` : '';
 
-    this.errorRateAlarm = new cloudwatch.Alarm(this, 'ErrorRateAlarm', {
-      alarmDescription: `Rolls the deployment back: the new version of ${props.alias.aliasName} fails more than ${errorRate}% of invocations (minutes with ${minimumInvocations}+ invocations).${runbook}`,
-      metric: new cloudwatch.MathExpression({
-        label: 'New version error rate (%)',
-        expression: `IF(invocations >= ${minimumInvocations}, 100 * FILL(errors, 0) / invocations, 0)`,
-        usingMetrics: {
-          errors: newVersionMetric(version, 'Errors', 'Sum'),
-          invocations: newVersionMetric(version, 'Invocations', 'Sum'),
-        },
-        period: Duration.minutes(1),
-      }),
-      threshold: errorRate,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.latencyAlarm = new cloudwatch.Alarm(this, 'LatencyAlarm', {
-      alarmDescription: `Rolls the deployment back: p99 duration of the new version of ${props.alias.aliasName} is above ${latency.toMilliseconds()} ms.${runbook}`,
-      metric: newVersionMetric(version, 'Duration', 'p99'),
-      threshold: latency.toMilliseconds(),
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    if (props.alarmTopic) {
-      for (const alarm of [this.errorRateAlarm, this.latencyAlarm]) {
-        alarm.addAlarmAction(new cw_actions.SnsAction(props.alarmTopic));
-        alarm.addOkAction(new cw_actions.SnsAction(props.alarmTopic));
-      }
-    }
+    ({ errorRateAlarm: this.errorRateAlarm, latencyAlarm: this.latencyAlarm } = createRollbackAlarms(this, {
+      version,
+      aliasName: props.alias.aliasName,
+      errorRate,
+      latency,
+      minimumInvocations,
+      runbookUrl: props.runbookUrl,
+      alarmTopic: props.alarmTopic,
+    }));
 
     this.application = new codedeploy.LambdaApplication(this, 'Application');
     this.deploymentConfig = this.trafficConfig(shift.strategy, percentage, interval, props.environmentName);
 
-    this.migrationGate = this.hookFunction('MigrationGate', 'migration-gate', {
+    this.migrationGate = createHookFunction(this, 'MigrationGate', 'migration-gate', {
       timeout: Duration.minutes(10),
       description: 'CodeDeploy BeforeAllowTraffic: applies pending migrations, self-tests the new version',
       environment: {
@@ -313,11 +151,7 @@ export class SafeDeployment extends Construct {
       }),
     );
     if (props.smokeTest) this.addSmokeTest(props.smokeTest);
-    Validations.of(this).acknowledge({
-      id: 'NIST.800.53.R5-IAMNoInlinePolicy',
-      reason:
-        "CDK grant methods write each role's least-privilege statements into that role's own DefaultPolicy, scoped to this construct's resources; a managed policy would be shareable across roles, which least privilege avoids.",
-    });
+    acknowledgeGrantPolicies(this);
     const tokenPort =
       "The hook's egress goes to the database security group on the instance's Endpoint.Port token (PostgreSQL, 5432), never SSH and never a CIDR; the rule cannot resolve the token.";
     Validations.of(this).acknowledge({ id: 'NIST.800.53.R5-EC2RestrictedSSH', reason: tokenPort });
@@ -362,7 +196,7 @@ export class SafeDeployment extends Construct {
       reason:
         'The password of a test user that owns only test notes; the AWS managed key suffices and avoids a key policy for one secret.',
     });
-    this.smokeTest = this.hookFunction('SmokeTest', 'smoke-test', {
+    this.smokeTest = createHookFunction(this, 'SmokeTest', 'smoke-test', {
       timeout: Duration.minutes(2),
       description: 'CodeDeploy AfterAllowTraffic: smoke test through the front door',
       environment: {
@@ -412,45 +246,6 @@ export class SafeDeployment extends Construct {
     return this.errorRateAlarm.metric;
   }
 
-  private validate(
-    shift: TrafficShift,
-    percentage: number,
-    interval: Duration,
-    errorRate: number,
-    minimumInvocations: number,
-  ): void {
-    const where = `SafeDeployment '${this.node.path}'`;
-    if (shift.strategy !== 'allAtOnce') {
-      if (
-        !Token.isUnresolved(percentage) &&
-        (!Number.isInteger(percentage) || percentage < 1 || percentage > 99)
-      ) {
-        throw new Error(
-          `${where}: trafficShift.percentage must be a whole number from 1 to 99, got ${percentage}`,
-        );
-      }
-      const minutes = interval.toMinutes({ integral: false });
-      if (!interval.isUnresolved() && (!Number.isInteger(minutes) || minutes < 1 || minutes > 60)) {
-        throw new Error(
-          `${where}: trafficShift.interval must be whole minutes from 1 to 60, got ${interval.toHumanString()}; use Duration.minutes(n)`,
-        );
-      }
-    }
-    if (!Token.isUnresolved(errorRate) && (errorRate <= 0 || errorRate >= 100)) {
-      throw new Error(
-        `${where}: errorRateThresholdPercent must be above 0 and below 100, got ${errorRate}; 5 fits most APIs`,
-      );
-    }
-    if (
-      !Token.isUnresolved(minimumInvocations) &&
-      (!Number.isInteger(minimumInvocations) || minimumInvocations < 1)
-    ) {
-      throw new Error(
-        `${where}: minimumInvocationsPerMinute must be a whole number of at least 1, got ${minimumInvocations}`,
-      );
-    }
-  }
-
   private trafficConfig(
     strategy: TrafficShift['strategy'],
     percentage: number,
@@ -471,160 +266,4 @@ export class SafeDeployment extends Construct {
           : new codedeploy.TimeBasedLinearTrafficRouting({ percentage, interval }),
     });
   }
-
-  /** Egress HTTPS only (AWS APIs through the NAT); the database port is opened by `allowTo`. */
-  private hookSecurityGroup(id: string, vpc: ec2.IVpc): ec2.SecurityGroup {
-    const group = new ec2.SecurityGroup(this, `${id}SecurityGroup`, {
-      vpc,
-      description: `${id} hook: HTTPS to AWS APIs and PostgreSQL to the database only`,
-      allowAllOutbound: false,
-    });
-    group.addEgressRule(
-      ec2.Peer.anyIpv4(),
-      ec2.Port.tcp(443),
-      'HTTPS to AWS APIs (Secrets Manager, CodeDeploy, Lambda)',
-    );
-    return group;
-  }
-
-  private hookFunction(
-    id: string,
-    entryFolder: string,
-    options: {
-      readonly timeout: Duration;
-      readonly description: string;
-      readonly environment: Record<string, string>;
-      readonly migrations?: MigrationTarget;
-    },
-  ): nodejs.NodejsFunction {
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: logs.RetentionDays.THREE_MONTHS });
-    const fn = new nodejs.NodejsFunction(this, id, {
-      entry: path.join(REPO_ROOT, 'lambda', 'deploy-hooks', entryFolder, 'index.ts'),
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 512,
-      timeout: options.timeout,
-      description: options.description,
-      environment: { POWERTOOLS_SERVICE_NAME: `shipshape-${entryFolder}`, ...options.environment },
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      tracing: lambda.Tracing.ACTIVE,
-      ...(options.migrations
-        ? {
-            vpc: options.migrations.vpc,
-            vpcSubnets: options.migrations.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-            securityGroups: [this.hookSecurityGroup(id, options.migrations.vpc)],
-          }
-        : {}),
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        externalModules: ['@aws-sdk/*', 'pg-native'],
-        commandHooks:
-          entryFolder === 'migration-gate'
-            ? {
-                beforeBundling: () => [],
-                beforeInstall: () => [],
-                // The migration files travel with the gate: lib/migrations finds them next to the handler.
-                afterBundling: (inputDir: string, outputDir: string) => [
-                  `mkdir -p "${outputDir}/migrations" && cp "${inputDir}"/migrations/*.sql "${outputDir}/migrations/"`,
-                ],
-              }
-            : undefined,
-      },
-    });
-    Validations.of(fn).acknowledge({
-      id: managedPolicyFinding('service-role/AWSLambdaBasicExecutionRole'),
-      reason: 'AWS-managed basic execution role: writes to its own log group only.',
-    });
-    if (options.migrations) {
-      Validations.of(fn).acknowledge({
-        id: managedPolicyFinding('service-role/AWSLambdaVPCAccessExecutionRole'),
-        reason:
-          'AWS-managed VPC access role: lets Lambda manage the ENIs the gate needs to reach the database.',
-      });
-    }
-    Validations.of(fn).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions.',
-    });
-    const ack = (scope: Construct, ruleId: string, reason: string) =>
-      Validations.of(scope).acknowledge({ id: ruleId, reason });
-    const hook =
-      'A CodeDeploy lifecycle hook: invoked once per deployment, reporting through PutLifecycleEventHookExecutionStatus; a failure or timeout fails the deployment and rolls back. A DLQ would never be read and a concurrency reservation would take account capacity for one invocation per deploy.';
-    ack(fn, 'NIST.800.53.R5-LambdaDLQ', hook);
-    ack(fn, 'Serverless-LambdaDLQ', hook);
-    ack(fn, 'NIST.800.53.R5-LambdaConcurrency', hook);
-    if (!options.migrations) {
-      ack(
-        fn,
-        'NIST.800.53.R5-LambdaInsideVPC',
-        'The smoke test calls the public API through CloudFront, as a user does; inside the VPC it would need NAT to test the same path.',
-      );
-    }
-    const hookLogs =
-      'Deployment hook logs (deployment ids, migration names, smoke-test steps; never the password), encrypted at rest by CloudWatch Logs with service keys; kept three months, the span of deployment forensics.';
-    ack(logGroup, 'NIST.800.53.R5-CloudWatchLogGroupEncrypted', hookLogs);
-    ack(logGroup, guardRuleId('cloudwatch_log_group_encrypted_check'), hookLogs);
-    ack(logGroup, guardRuleId('cloudwatch_log_group_retention_period_check'), hookLogs);
-    return fn;
-  }
-}
-
-/**
- * A 1-minute AWS/Lambda metric of one version. CloudWatch's `Resource` dimension of a version
- * is `<function name>:<version>`; `Version.metric*()` puts the full ARN there, which matches
- * no datapoint, so the metric is built by hand.
- */
-function newVersionMetric(
-  version: lambda.IVersion,
-  metricName: string,
-  statistic: string,
-): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    namespace: 'AWS/Lambda',
-    metricName,
-    statistic,
-    period: Duration.minutes(1),
-    dimensionsMap: {
-      FunctionName: version.lambda.functionName,
-      Resource: `${version.lambda.functionName}:${version.version}`,
-    },
-  });
-}
-
-/**
- * `secret.grantRead(grantee)` through the grantee's own policy only. The L2 also writes the
- * grantee into the secret's KMS key policy, which for a secret in the stateful stack and a hook in
- * the stateless one is a reference back from stateful to stateless: a dependency cycle. The key
- * policy already delegates to IAM in the account, so the identity policy suffices.
- */
-function grantSecretRead(secret: secretsmanager.ISecret, grantee: iam.IGrantable): void {
-  iam.Grant.addToPrincipal({
-    grantee,
-    actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-    resourceArns: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
-  });
-  if (secret.encryptionKey) {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: [secret.encryptionKey.keyArn],
-        conditions: {
-          StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(secret).region}.amazonaws.com` },
-        },
-      }),
-    );
-  }
-}
-
-/**
- * The granular cdk-nag id of an AWS-managed policy finding. Managed policy ARNs always carry
- * the `AWS::Partition` pseudo parameter, whatever the stack knows about its partition.
- */
-function managedPolicyFinding(policyName: string): string {
-  return `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${policyName}]`;
 }

@@ -1,116 +1,33 @@
-import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Stage, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ORIGIN_VERIFY_HEADER } from '../../lambda/shared/origin-verify-header';
 import { guardRuleId } from '../policy/readiness-rules';
+import type { AlarmTarget } from '../observability/alarm-target';
+import { addEdgeAlarms, type EdgeAlarmOptions } from './alarms';
+import { acknowledgeEdgeFindings } from './acknowledgements';
 import { EdgeFirewall } from './edge-firewall';
+import type { EdgeProps } from './props';
+import { createOriginVerifyRotation } from './rotation';
+import { validateEdge } from './validation';
+
+export * from './props';
+
+export type { EdgeAlarmOptions } from './alarms';
 
 export { ORIGIN_VERIFY_HEADER };
-
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-
-/** A custom domain for the distribution. */
-export interface EdgeDomain {
-  /** The name viewers use, e.g. `api.example.com` (point a CNAME or alias record at the distribution). */
-  readonly domainName: string;
-  /** ACM certificate covering `domainName`; CloudFront only reads certificates in us-east-1. */
-  readonly certificate: acm.ICertificate;
-}
-
-/** Reusable knobs of {@link Edge}. */
-export interface EdgeOptions {
-  /**
-   * Steady-state requests per second the API's default stage accepts.
-   * @default 50
-   */
-  readonly throttleRatePerSecond?: number;
-
-  /**
-   * Burst the API's default stage accepts above the steady rate.
-   * @default 100
-   */
-  readonly throttleBurst?: number;
-
-  /**
-   * WAF: requests per 5 minutes one IP address may send to any path.
-   * @default 2000
-   */
-  readonly perIpRequestsPer5Min?: number;
-
-  /**
-   * WAF: requests per 5 minutes one IP address may send with a write method or to an auth path.
-   * @default 300
-   */
-  readonly perIpWriteRequestsPer5Min?: number;
-
-  /**
-   * How long API access logs, WAF logs and CloudFront standard logs are kept.
-   * @default logs.RetentionDays.ONE_YEAR
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
-   * Custom domain and certificate of the distribution. With a domain, viewers must use TLS 1.2
-   * (`TLSv1.2_2021`) or newer.
-   * @default - the distribution's own `*.cloudfront.net` name
-   */
-  readonly domain?: EdgeDomain;
-
-  /**
-   * Edge locations that serve the distribution.
-   * @default cloudfront.PriceClass.PRICE_CLASS_100
-   */
-  readonly priceClass?: cloudfront.PriceClass;
-
-  /**
-   * Path pattern served from the assets bucket; everything else goes to the API.
-   * @default '/assets/*'
-   */
-  readonly assetsPathPattern?: string;
-
-  /**
-   * Content-Security-Policy sent with static assets.
-   * @default "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; upgrade-insecure-requests"
-   */
-  readonly assetsContentSecurityPolicy?: string;
-
-  /**
-   * How often the origin-verify secret is rotated.
-   * @default Duration.days(30)
-   */
-  readonly originVerifyRotation?: Duration;
-
-  /**
-   * What happens to log groups and buckets when they leave the stack.
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly removalPolicy?: RemovalPolicy;
-}
-
-/** Props of {@link Edge}. */
-export interface EdgeProps extends EdgeOptions {
-  /** The function (usually its `live` alias) that serves every API route. */
-  readonly handler: lambda.IFunction;
-  /** User pool whose tokens the API accepts. */
-  readonly userPool: cognito.IUserPool;
-  /** App client of the user pool: the audience the JWT authorizer requires. */
-  readonly userPoolClient: cognito.IUserPoolClient;
-}
 
 /**
  * The front door of an API: an HTTP API (JWT-authorized routes, a public `GET /health`,
@@ -159,7 +76,7 @@ export class Edge extends Construct {
   constructor(scope: Construct, id: string, props: EdgeProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    this.validate(stack, props);
+    validateEdge(this, stack, props);
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
@@ -343,8 +260,14 @@ export class Edge extends Construct {
     }
     this.url = `https://${props.domain?.domainName ?? this.distribution.distributionDomainName}`;
 
-    this.originVerifyRotationFunction = this.createRotation(secret, props, logRetention, removalPolicy);
-    this.acknowledgePolicyFindings(logRetention);
+    this.originVerifyRotationFunction = createOriginVerifyRotation(
+      this,
+      secret,
+      props,
+      logRetention,
+      removalPolicy,
+    );
+    acknowledgeEdgeFindings(this, logRetention);
   }
 
   /**
@@ -353,6 +276,15 @@ export class Edge extends Construct {
    */
   public grantOriginVerify(grantee: iam.IGrantable): iam.Grant {
     return this.originVerifySecret.grantRead(grantee);
+  }
+
+  /**
+   * Creates the edge's alarms in `target`: API Gateway 5xx rate, 4xx surge and p99 latency, the
+   * origin-verify rotation function, and the CloudFront 5xx, origin latency and WAF alarms in a
+   * us-east-1 stack `<stack>EdgeAlarms` (their metrics exist only there), which is returned.
+   */
+  public addAlarms(target: AlarmTarget, options: EdgeAlarmOptions): Stack {
+    return addEdgeAlarms(this, target, options);
   }
 
   /** Requests the web ACL blocked (all rules), per 5 minutes. The metric lives in us-east-1. */
@@ -373,59 +305,6 @@ export class Edge extends Construct {
     return this.httpApi.metricServerError({ statistic: cloudwatch.Stats.SUM, ...props });
   }
 
-  private validate(stack: Stack, props: EdgeProps): void {
-    const where = `Edge '${this.node.path}'`;
-    if (Token.isUnresolved(stack.region) || Token.isUnresolved(stack.account)) {
-      throw new Error(
-        `${where}: the stack must have an explicit account and region (env), because Edge places its web ACL in a us-east-1 stack of the same account`,
-      );
-    }
-    // `_crossRegionReferences` is the only public view of the stack prop; checking it here gives
-    // a clearer error than the one CDK raises at synth, far from this construct.
-    if (stack.region !== 'us-east-1' && !stack._crossRegionReferences) {
-      throw new Error(
-        `${where}: stack '${stack.node.path}' is in ${stack.region}, so the distribution references the web ACL in us-east-1 across regions; create the stack with crossRegionReferences: true`,
-      );
-    }
-    const positive: Array<[string, number | undefined, number]> = [
-      ['throttleRatePerSecond', props.throttleRatePerSecond, 10_000],
-      ['throttleBurst', props.throttleBurst, 5_000],
-    ];
-    for (const [name, value, max] of positive) {
-      if (
-        value !== undefined &&
-        !Token.isUnresolved(value) &&
-        (!Number.isInteger(value) || value < 1 || value > max)
-      ) {
-        throw new Error(`${where}: ${name} must be an integer between 1 and ${max}, got ${value}`);
-      }
-    }
-    const domain = props.domain;
-    if (domain && !Token.isUnresolved(domain.domainName) && !HOSTNAME.test(domain.domainName)) {
-      throw new Error(
-        `${where}: domain.domainName must be a lower-case DNS name such as api.example.com, got '${domain.domainName}'`,
-      );
-    }
-    const certificateArn = domain?.certificate.certificateArn;
-    if (certificateArn && !Token.isUnresolved(certificateArn)) {
-      const region = certificateArn.split(':')[3];
-      if (region !== 'us-east-1') {
-        throw new Error(
-          `${where}: CloudFront only reads ACM certificates in us-east-1, got one in '${region}' (${certificateArn}); request or import the certificate in us-east-1`,
-        );
-      }
-    }
-    const rotation = props.originVerifyRotation;
-    if (rotation && !Token.isUnresolved(rotation.toSeconds())) {
-      const days = rotation.toDays({ integral: false });
-      if (days < 1 || days > 365) {
-        throw new Error(
-          `${where}: originVerifyRotation must be between 1 and 365 days, got ${rotation.toHumanString()}`,
-        );
-      }
-    }
-  }
-
   private createFirewallStack(stack: Stack): Stack {
     const stage = Stage.of(this);
     const id = `${stack.node.id}${this.node.id}Waf`;
@@ -440,177 +319,6 @@ export class Edge extends Construct {
       terminationProtection: stack.terminationProtection,
       description: `Web ACL (WAFv2, CloudFront scope) of ${this.node.path}; CloudFront web ACLs live in us-east-1`,
     });
-  }
-
-  private createRotation(
-    secret: secretsmanager.Secret,
-    props: EdgeProps,
-    logRetention: logs.RetentionDays,
-    removalPolicy: RemovalPolicy,
-  ): lambda.IFunction {
-    const logGroup = new logs.LogGroup(this, 'OriginVerifyRotationLogs', {
-      retention: logRetention,
-      removalPolicy,
-    });
-    const role = new iam.Role(this, 'OriginVerifyRotationRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Rotates the origin-verify secret and rewrites the header on the distribution',
-    });
-    logGroup.grantWrite(role);
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['cloudfront:GetDistributionConfig', 'cloudfront:UpdateDistribution'],
-        resources: [this.distribution.distributionArn],
-      }),
-    );
-
-    const fn = new nodejs.NodejsFunction(this, 'OriginVerifyRotation', {
-      entry: path.join(__dirname, '../../lambda/origin-verify-rotation/index.ts'),
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      timeout: Duration.minutes(1),
-      role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      tracing: lambda.Tracing.ACTIVE,
-      description: 'Rotates the origin-verify secret of the CloudFront distribution',
-      environment: {
-        DISTRIBUTION_ID: this.distribution.distributionId,
-        ORIGIN_VERIFY_HEADER,
-        POWERTOOLS_SERVICE_NAME: 'origin-verify-rotation',
-      },
-      // Bundle the SDK pieces (SigV4 signer, credential chain) instead of relying on the
-      // versions inside the Lambda runtime.
-      bundling: { externalModules: [], minify: true, sourceMap: true },
-    });
-
-    secret.addRotationSchedule('Rotation', {
-      rotationLambda: fn,
-      automaticallyAfter: props.originVerifyRotation ?? Duration.days(30),
-      // Do not race the deployment that just wrote the distribution; the first rotation comes
-      // on schedule.
-      rotateImmediatelyOnUpdate: false,
-    });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'secretsmanager:GetRandomPassword, added by the rotation schedule, acts on no resource and only accepts "*"; so do the X-Ray actions that tracing: ACTIVE adds.',
-    });
-    const ack = (scope: Construct, id: string, reason: string) =>
-      Validations.of(scope).acknowledge({ id, reason });
-    ack(
-      fn,
-      'NIST.800.53.R5-LambdaConcurrency',
-      'Runs once per rotation (every 30 days by default); a reservation would take capacity from the account pool for nothing.',
-    );
-    const sync =
-      'Invoked synchronously by Secrets Manager rotation, which records a failed step and retries the rotation; a DLQ applies only to asynchronous invocations.';
-    ack(fn, 'NIST.800.53.R5-LambdaDLQ', sync);
-    ack(fn, 'Serverless-LambdaDLQ', sync);
-    const outside =
-      'Calls only the Secrets Manager and CloudFront APIs (both public endpoints, no VPC resources); placing it in the VPC would need NAT or endpoints without reducing what it can reach.';
-    ack(fn, 'NIST.800.53.R5-LambdaInsideVPC', outside);
-    ack(fn, guardRuleId('lambda_inside_vpc_check'), outside);
-    return fn;
-  }
-
-  private acknowledgePolicyFindings(logRetention: logs.RetentionDays): void {
-    const ack = (scope: Construct, id: string, reason: string) =>
-      Validations.of(scope).acknowledge({ id, reason });
-    // The web ACL lives in us-east-1 and its ARN crosses regions through CDK's export writer (in
-    // the firewall stack) and reader (in this stack). CDK adds those provider functions while it
-    // resolves references, after every aspect has run, so they can only be acknowledged from
-    // their stacks. The functions of this construct and its neighbours are acknowledged one by
-    // one; the NIST pack still checks every CfnFunction individually.
-    const crossRegion =
-      "CDK's cross-region export reader/writer functions (added during synthesis for the us-east-1 web ACL ARN) only call SSM Parameter Store at deploy time; they handle no application data and need no path into the VPC.";
-    ack(Stack.of(this), guardRuleId('lambda_inside_vpc_check'), crossRegion);
-    ack(this.firewallStack, guardRuleId('lambda_inside_vpc_check'), crossRegion);
-    ack(
-      this,
-      'NIST.800.53.R5-IAMNoInlinePolicy',
-      "CDK grant methods write each role's least-privilege statements into that role's own DefaultPolicy, scoped to this construct's resources; a managed policy would be shareable across roles, which least privilege avoids.",
-    );
-    ack(
-      this,
-      guardRuleId('lambda_function_public_access_prohibited_check'),
-      'Invoke permissions go to service principals only, each bound to its source: API Gateway for the routes of this HTTP API (SourceArn) and Secrets Manager for the rotation; no public principal.',
-    );
-    const logs =
-      'HTTP API access logs and rotation logs (request ids, routes, status codes, client IPs; no bodies or tokens), encrypted at rest by CloudWatch Logs with service keys.';
-    for (const scope of [this.accessLogGroup, this.node.findChild('OriginVerifyRotationLogs')]) {
-      ack(scope, 'NIST.800.53.R5-CloudWatchLogGroupEncrypted', logs);
-      ack(scope, guardRuleId('cloudwatch_log_group_encrypted_check'), logs);
-      if (logRetention < 365) {
-        ack(
-          scope,
-          guardRuleId('cloudwatch_log_group_retention_period_check'),
-          `Kept ${logRetention} days by configuration in this (non-production) environment; production keeps a year.`,
-        );
-      }
-    }
-    ack(
-      this.originVerifySecret,
-      'NIST.800.53.R5-SecretsManagerUsingKMSKey',
-      'The origin-verify header value only proves a request came through CloudFront (the WAF also checks it); it guards no data, and the AWS managed key avoids a key policy that CloudFront-side rotation would also need.',
-    );
-    const buckets = {
-      replication:
-        'Replication to a second region would copy, not protect: the assets are rebuilt from the repository on deploy and the access logs are kept for analysis only.',
-      kms: 'SSE-S3 at rest: CloudFront reads the assets through origin access control and writes standard logs, which SSE-KMS would complicate (key policy for the CloudFront service) for no gain on public assets and request logs.',
-      objectLock:
-        'Object lock would block lifecycle expiry and redeploys of assets; these buckets hold no records that must be immutable.',
-      notifications:
-        'Nothing consumes object events from these buckets; CloudTrail data events cover auditing if needed.',
-    };
-    for (const bucket of [this.assetsBucket, this.logBucket]) {
-      ack(bucket, 'NIST.800.53.R5-S3BucketReplicationEnabled', buckets.replication);
-      ack(bucket, 'NIST.800.53.R5-S3DefaultEncryptionKMS', buckets.kms);
-      ack(bucket, guardRuleId('s3_bucket_default_encryption_kms_check'), buckets.kms);
-      ack(bucket, guardRuleId('s3_bucket_object_lock_enabled_check'), buckets.objectLock);
-      ack(bucket, guardRuleId('s3_event_notifications_enabled_check'), buckets.notifications);
-    }
-    ack(
-      this.assetsBucket,
-      guardRuleId('s3_lifecycle_policy_check'),
-      'Static assets are replaced by each deploy and must stay available while referenced; there is nothing to age out.',
-    );
-    ack(
-      this.assetsBucket,
-      guardRuleId('s3_version_lifecycle_policy_check'),
-      'Static assets are replaced by each deploy; old versions are the rollback path for assets and are small.',
-    );
-    ack(
-      this.logBucket,
-      guardRuleId('s3_bucket_acl_prohibited_check'),
-      'CloudFront standard logging writes through the bucket ACL (awslogsdelivery); the ACL grants only that, and public access is blocked.',
-    );
-    ack(
-      this.logBucket,
-      guardRuleId('s3_bucket_logging_enabled_check'),
-      'This is the access-log bucket; logging it into itself would loop, and into another bucket would only move the question.',
-    );
-    const noDomain =
-      'Without config.domain CloudFront serves its default *.cloudfront.net certificate, which cannot use a custom certificate, SNI or a chosen security policy; set config.domain to get all three.';
-    for (const rule of [
-      'cloudfront_custom_ssl_certificate_check',
-      'cloudfront_sni_enabled_check',
-      'cloudfront_security_policy_check',
-    ]) {
-      ack(this.distribution, guardRuleId(rule), noDomain);
-    }
-    ack(
-      this.distribution,
-      guardRuleId('cloudfront_default_root_object_configured_check'),
-      'The distribution fronts a JSON API; there is no index document to serve at the root.',
-    );
-    ack(
-      this.distribution,
-      guardRuleId('cloudfront_origin_failover_enabled_check'),
-      'One regional HTTP API is the only origin: a failover origin would need a second region of the whole data tier, which this design does not run.',
-    );
   }
 }
 

@@ -1,30 +1,24 @@
-import { Duration, Size, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Size, Token, Validations } from 'aws-cdk-lib';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
-import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as sns from 'aws-cdk-lib/aws-sns';
-import {
-  DefaultDashboardFactory,
-  type IAlarmActionStrategy,
-  MonitoringFacade,
-  notifySns,
-} from 'cdk-monitoring-constructs';
+import type { Stack } from 'aws-cdk-lib';
+import { DefaultDashboardFactory, MonitoringFacade } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
 import type { Cache } from '../cache/cache';
 import type { Database } from '../database/database';
 import type { Edge } from '../edge/edge';
 import type { RestoreVerification } from '../restore-verification/restore-verification';
-import { guardRuleId } from '../policy/readiness-rules';
-import { AlarmTopics } from './alarm-topics';
+import { addRollbackDrillAlarms } from '../deployment/drill-alarms';
+import { AlarmTarget, type MonitoredFunction, severityRouting } from './alarm-target';
+import type { AlarmTopics } from './alarm-topics';
 import { BurnRateSlo, SloIndicator } from './burn-rate-slo';
 import { CostBudget } from './cost-budget';
+import { addSloDashboard } from './slo-dashboard';
 
-/** Who is woken up (`page`, critical) or gets a working-hours ticket (`ticket`, warning). */
-export type Severity = 'page' | 'ticket';
+export type { MonitoredFunction, Severity } from './alarm-target';
+export { instanceClassMemory } from '../database/alarms';
 
 /** The SLOs of the API, measured on the HTTP API where users feel them. */
 export interface ApiSlos {
@@ -42,30 +36,6 @@ export interface SlackChannel {
   readonly slackWorkspaceId: string;
   /** Channel id, e.g. `C0123456789`. */
   readonly slackChannelId: string;
-}
-
-/** A Lambda function to alarm on (errors, throttles, duration near timeout, concurrency). */
-export interface MonitoredFunction {
-  /** PascalCase name used in alarm names and on the dashboard, e.g. `Api`. */
-  readonly name: string;
-  /** The function; an alias is monitored through its function (all versions). */
-  readonly function: lambda.IFunction;
-  /**
-   * The function's timeout: duration alarms fire at 80% of it.
-   * @default - the function's own timeout (3 seconds, Lambda's default, when it is not known)
-   */
-  readonly timeout?: Duration;
-  /**
-   * Alarm on the function's errors. Turn it off where the owning construct already alarms on
-   * them (BackgroundJobs' worker), so one failure opens one ticket.
-   * @default true
-   */
-  readonly errorsAlarm?: boolean;
-  /**
-   * Severity of errors and throttles: `page` for functions users wait on.
-   * @default 'ticket'
-   */
-  readonly severity?: Severity;
 }
 
 /** Reusable knobs of {@link Observability}. */
@@ -136,11 +106,12 @@ export interface ObservabilityProps extends ObservabilityOptions {
   readonly heartbeatInterval?: Duration;
 }
 
-const WARNING = 'Warning';
-const CRITICAL = 'Critical';
-
 /**
- * Alarms, SLOs, dashboard, budget and secret-rotation notifications of one environment.
+ * Composes the monitoring of one environment: topics, SLOs, dashboard, budget and
+ * secret-rotation notifications. It builds no capability's alarms: it makes an {@link AlarmTarget}
+ * (this construct, the topics, the runbooks, the dashboard) and asks each capability to add its
+ * own (`database.addAlarms`, `cache.addAlarms`, `restoreVerification.addAlarms`, `edge.addAlarms`,
+ * rollback drills from lib/deployment), which keeps every alarm's construct path and logical id.
  *
  * From cdklabs' cdk-monitoring-constructs (`MonitoringFacade`, routed per severity:
  * `Warning` → ticket, `Critical` → page, each with an OK action and a runbook link): RDS CPU, free
@@ -176,12 +147,15 @@ export class Observability extends Construct {
   public readonly heartbeatMissingAlarm?: cloudwatch.Alarm;
   /** Alarms CodeDeploy should roll back on (the availability SLO's fast-burn short window); filled by {@link addEdge}. */
   public readonly deploymentRollbackAlarms: cloudwatch.IAlarm[] = [];
-  /** Every alarm this construct created itself (not the library's), by id. */
+  /** Every alarm created through {@link alarmTarget} (not the library's), by id. */
   public readonly alarms: Record<string, cloudwatch.Alarm> = {};
   public availabilitySlo?: BurnRateSlo;
   public latencySlo?: BurnRateSlo;
   /** The us-east-1 stack of the CloudFront and WAF alarms; set by {@link addEdge}. */
   public edgeAlarmsStack?: Stack;
+
+  /** Where the capabilities create their alarms: this construct, the topics, the runbooks, the dashboard. */
+  public readonly alarmTarget: AlarmTarget;
 
   private readonly props: ObservabilityProps;
   private readonly prefix: string;
@@ -202,49 +176,35 @@ export class Observability extends Construct {
     });
     this.dashboard = dashboards.dashboard!;
     this.facade = new MonitoringFacade(this, 'Monitoring', {
-      alarmFactoryDefaults: routing(this.prefix, props.topics),
+      alarmFactoryDefaults: severityRouting(this.prefix, props.topics),
       dashboardFactory: dashboards,
     });
+    this.alarmTarget = new AlarmTarget(
+      {
+        scope: this,
+        topics: props.topics,
+        runbookBaseUrl: props.runbookBaseUrl,
+        alarmNamePrefix: this.prefix,
+        dashboard: this.dashboard,
+        facade: this.facade,
+        maxConcurrentExecutions: props.maxConcurrentExecutions,
+      },
+      this.alarms,
+    );
 
-    this.monitorDatabase();
-    this.monitorCache();
-    const rv = props.restoreVerification;
-    if (rv) {
-      this.monitorFunctions(
-        {
-          name: 'RestoreVerificationControl',
-          function: rv.controlFunction,
-          timeout: timeoutOf(rv.controlFunction),
-        },
-        {
-          name: 'RestoreVerificationVerifier',
-          function: rv.verifierFunction,
-          timeout: timeoutOf(rv.verifierFunction),
-        },
-        { name: 'HeartbeatWriter', function: rv.heartbeatFunction, timeout: timeoutOf(rv.heartbeatFunction) },
-      );
-      this.heartbeatMissingAlarm = this.monitorHeartbeat(rv);
-      this.dashboard.addWidgets(
-        new cloudwatch.TextWidget({ markdown: '### Restore verification (daily)', width: 24, height: 1 }),
-        new cloudwatch.SingleValueWidget({
-          title: 'Last restore verification: success (1), RPO and RTO (seconds)',
-          metrics: [
-            rv.metricSuccess({ period: Duration.days(1) }),
-            rv.metricRpoSeconds({ period: Duration.days(1) }),
-            rv.metricRtoSeconds({ period: Duration.days(1) }),
-          ],
-          width: 12,
-          height: 4,
-        }),
-        new cloudwatch.AlarmStatusWidget({
-          title: 'Restore verification alarms (defined by RestoreVerification)',
-          alarms: [rv.failedAlarm, rv.runFailedAlarm, rv.rpoAlarm],
-          width: 12,
-          height: 4,
-        }),
-      );
-    }
-    [this.rollbackDrillStaleAlarm, this.rollbackDrillFailedAlarm] = this.monitorRollbackDrills();
+    props.database.addAlarms(this.alarmTarget, {
+      allocatedStorage: props.databaseAllocatedStorage,
+      instanceMemory: props.databaseMemory,
+      proxyMaxConnectionsPercent: props.proxyMaxConnectionsPercent,
+    });
+    props.cache.addAlarms(this.alarmTarget);
+    this.heartbeatMissingAlarm = props.restoreVerification?.addAlarms(this.alarmTarget, {
+      heartbeatInterval: props.heartbeatInterval ?? Duration.minutes(5),
+    });
+    [this.rollbackDrillStaleAlarm, this.rollbackDrillFailedAlarm] = addRollbackDrillAlarms(this.alarmTarget, {
+      environmentName: props.environmentName,
+      maxAge: props.rollbackDrillMaxAge,
+    });
     this.secretRotationFailedRule = this.notifySecretRotationFailures();
 
     this.budget = new CostBudget(this, 'Budget', {
@@ -266,7 +226,7 @@ export class Observability extends Construct {
 
   /** Full URL of a runbook file in runbooks/. */
   public runbook(file: string): string {
-    return `${this.props.runbookBaseUrl}/${file}`;
+    return this.alarmTarget.runbook(file);
   }
 
   /**
@@ -274,55 +234,14 @@ export class Observability extends Construct {
    * function (cdk-monitoring-constructs), and adds them to the dashboard.
    */
   public monitorFunctions(...functions: MonitoredFunction[]): void {
-    const concurrency = this.props.maxConcurrentExecutions ?? 800;
-    for (const f of functions) {
-      const fn = f.function instanceof lambda.Alias ? f.function.version.lambda : f.function;
-      const timeout = f.timeout ?? timeoutOf(fn);
-      const errorsAndThrottles = f.severity === 'page' ? CRITICAL : WARNING;
-      const runbookLink = this.runbook('lambda.md');
-      this.facade.monitorLambdaFunction({
-        lambdaFunction: fn,
-        alarmFriendlyName: f.name,
-        humanReadableName: `Lambda ${f.name}`,
-        addFaultCountAlarm:
-          f.errorsAlarm === false
-            ? {}
-            : {
-                [errorsAndThrottles]: {
-                  maxErrorCount: 5,
-                  runbookLink,
-                  alarmDescriptionOverride: `Lambda ${f.name} raised more than 5 errors per 5 minutes, 3 periods in a row.`,
-                },
-              },
-        addThrottlesCountAlarm: {
-          [errorsAndThrottles]: {
-            maxErrorCount: 0,
-            runbookLink,
-            alarmDescriptionOverride: `Lambda ${f.name} is being throttled (concurrency exhausted), 3 periods in a row.`,
-          },
-        },
-        addMaxLatencyAlarm: {
-          [WARNING]: {
-            maxLatency: Duration.millis(Math.floor(timeout.toMilliseconds() * 0.8)),
-            runbookLink,
-            alarmDescriptionOverride: `Lambda ${f.name} ran longer than 80% of its ${timeout.toHumanString()} timeout, 3 periods in a row: it is about to time out.`,
-          },
-        },
-        addConcurrentExecutionsCountAlarm: {
-          [WARNING]: {
-            maxRunningTasks: concurrency,
-            runbookLink,
-            alarmDescriptionOverride: `Lambda ${f.name} ran more than ${concurrency} concurrent executions, 3 periods in a row: the regional quota is near.`,
-          },
-        },
-      });
-    }
+    this.alarmTarget.monitorFunctions(...functions);
   }
 
   /**
    * Adds what needs the edge: the SLOs on the HTTP API (whose availability fast-burn alarm joins
-   * {@link deploymentRollbackAlarms}), API Gateway alarms, and the CloudFront and WAF alarms in a
-   * us-east-1 stack (`<stack>EdgeAlarms`) with its own topics.
+   * {@link deploymentRollbackAlarms}) and their dashboard, then the edge's own alarms
+   * ({@link Edge.addAlarms}: API Gateway, and CloudFront and WAF in a us-east-1 stack
+   * `<stack>EdgeAlarms` with its own topics).
    */
   public addEdge(edge: Edge): void {
     if (this.availabilitySlo) {
@@ -335,10 +254,8 @@ export class Observability extends Construct {
     const period = Duration.minutes(5);
     const requests = api.metricCount({ statistic: cloudwatch.Stats.SUM, period });
     const serverErrors = api.metricServerError({ statistic: cloudwatch.Stats.SUM, period });
-    const clientErrors = api.metricClientError({ statistic: cloudwatch.Stats.SUM, period });
     const latency = api.metricLatency({ period });
     const sloRunbook = this.runbook('slo-burn-rate.md');
-
     this.availabilitySlo = new BurnRateSlo(this, 'AvailabilitySlo', {
       sloName: 'Availability',
       objective: `${slos.availabilityTargetPercent}% of API requests succeed (non-5xx)`,
@@ -361,340 +278,20 @@ export class Observability extends Construct {
     });
     this.deploymentRollbackAlarms.push(this.availabilitySlo.fastBurnShortWindowAlarm);
 
-    const apiRunbook = 'api-gateway.md';
-    this.alarm('Api5xxRate', {
-      meaning:
-        'More than 5% of API requests answered 5xx (at least 20 requests per 5 minutes), 3 periods in a row.',
-      metric: rate(serverErrors, requests, 20, 'API 5xx rate (%)'),
-      threshold: 5,
-      severity: 'ticket',
-      runbook: apiRunbook,
-    });
-    this.alarm('Api4xxSurge', {
-      meaning:
-        'More than 25% of API requests answered 4xx (at least 100 requests per 5 minutes), 3 periods in a row: a broken client, an auth problem or a scan.',
-      metric: rate(clientErrors, requests, 100, 'API 4xx rate (%)'),
-      threshold: 25,
-      severity: 'ticket',
-      runbook: apiRunbook,
-    });
-    this.alarm('ApiLatencyP99', {
-      meaning: `API p99 latency above the ${slos.latencyThreshold.toMilliseconds()} ms SLO threshold, 3 periods of 5 minutes in a row.`,
-      metric: api.metricLatency({ statistic: 'p99', period }),
-      threshold: slos.latencyThreshold.toMilliseconds(),
-      severity: 'ticket',
-      runbook: apiRunbook,
-    });
-
-    this.monitorFunctions({
-      name: 'OriginVerifyRotation',
-      function: edge.originVerifyRotationFunction,
-      timeout: timeoutOf(edge.originVerifyRotationFunction),
-    });
-    this.addSloDashboard(serverErrors, requests, latency);
-    this.monitorEdgeInUsEast1(edge);
-  }
-
-  private monitorDatabase(): void {
-    const { database, databaseAllocatedStorage, databaseMemory, proxyMaxConnectionsPercent } = this.props;
-    const runbookLink = this.runbook('database.md');
-    const maxConnections = Math.floor(databaseMemory.toBytes() / 9_531_392);
-    const storage = databaseAllocatedStorage.toBytes();
-    this.facade.monitorRdsInstance({
-      instance: database.instance,
-      alarmFriendlyName: 'Database',
-      humanReadableName: 'RDS PostgreSQL',
-      addCpuUsageAlarm: {
-        [WARNING]: {
-          maxUsagePercent: 80,
-          runbookLink,
-          alarmDescriptionOverride: 'Database CPU above 80%, 3 periods in a row.',
-        },
-        [CRITICAL]: {
-          maxUsagePercent: 95,
-          runbookLink,
-          alarmDescriptionOverride: 'Database CPU above 95%, 3 periods in a row: queries queue.',
-        },
-      },
-      addFreeStorageSpaceAlarm: {
-        [WARNING]: {
-          minCount: Math.floor(storage * 0.2),
-          runbookLink,
-          alarmDescriptionOverride:
-            'Database free storage below 20% of the allocated size (autoscaling adds storage at 10%).',
-        },
-        [CRITICAL]: {
-          minCount: Math.floor(storage * 0.05),
-          runbookLink,
-          alarmDescriptionOverride:
-            'Database free storage below 5% of the allocated size: writes fail when it reaches 0.',
-        },
-      },
-      addMaxConnectionCountAlarm: {
-        [WARNING]: {
-          maxConnectionCount: Math.floor(maxConnections * 0.8),
-          runbookLink,
-          alarmDescriptionOverride: `Database connections above 80% of the estimated max_connections (${maxConnections}).`,
-        },
-      },
-    });
-
-    const period = Duration.minutes(5);
-    const memory = database.metricFreeableMemory({ period });
-    this.alarm('DatabaseFreeableMemoryLow', {
-      meaning:
-        'Database freeable memory below 128 MiB, 3 periods in a row: the instance swaps or the OOM killer restarts PostgreSQL.',
-      metric: memory,
-      threshold: Size.mebibytes(128).toBytes(),
-      comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      severity: 'page',
-      runbook: 'database.md',
-    });
-    this.alarm('DatabaseFreeableMemoryWarning', {
-      meaning: 'Database freeable memory below 256 MiB, 3 periods in a row.',
-      metric: memory,
-      threshold: Size.mebibytes(256).toBytes(),
-      comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      severity: 'ticket',
-      runbook: 'database.md',
-    });
-    for (const [name, metric] of [
-      ['Read', database.metricReadLatency({ period })],
-      ['Write', database.metricWriteLatency({ period })],
-    ] as const) {
-      this.alarm(`Database${name}Latency`, {
-        meaning: `Database ${name.toLowerCase()} latency (disk I/O) above 20 ms on average, 3 periods in a row.`,
-        metric,
-        threshold: 0.02,
-        severity: 'ticket',
-        runbook: 'database.md',
-      });
-      this.alarm(`Database${name}LatencyCritical`, {
-        meaning: `Database ${name.toLowerCase()} latency (disk I/O) above 100 ms on average, 3 periods in a row: storage is saturated.`,
-        metric,
-        threshold: 0.1,
-        severity: 'page',
-        runbook: 'database.md',
-      });
-    }
-
-    const poolLimit = Math.floor((maxConnections * proxyMaxConnectionsPercent) / 100);
-    const poolConnections = database.metricProxy('DatabaseConnections', { statistic: 'Maximum', period });
-    this.alarm('ProxyPoolNearLimit', {
-      meaning: `RDS Proxy holds more than 90% of its ${poolLimit} database connections (${proxyMaxConnectionsPercent}% of max_connections): clients will wait to borrow one.`,
-      metric: poolConnections,
-      threshold: Math.floor(poolLimit * 0.9),
-      severity: 'ticket',
-      runbook: 'database.md',
-    });
-    const borrow = database.metricProxyBorrowLatency({ period });
-    this.alarm('ProxyBorrowLatency', {
-      meaning:
-        'RDS Proxy p99 borrow latency above 100 ms, 3 periods in a row: the pool is exhausted or the database is slow to connect.',
-      metric: borrow,
-      threshold: 100_000,
-      severity: 'ticket',
-      runbook: 'database.md',
-    });
-    this.alarm('ProxyBorrowLatencyCritical', {
-      meaning: 'RDS Proxy p99 borrow latency above 1 s, 3 periods in a row: requests queue for a connection.',
-      metric: borrow,
-      threshold: 1_000_000,
-      severity: 'page',
-      runbook: 'database.md',
-    });
-    const pinned = database.metricProxy('DatabaseConnectionsCurrentlySessionPinned', {
-      statistic: 'Maximum',
-      period,
-    });
-    this.alarm('ProxyPinnedSessions', {
-      meaning:
-        'RDS Proxy has session-pinned connections for 15 minutes: pooling is defeated (session-level SET, temp tables, prepared statements).',
-      metric: pinned,
-      threshold: 0,
-      severity: 'ticket',
-      runbook: 'database.md',
-    });
-
-    this.dashboard.addWidgets(
-      new cloudwatch.TextWidget({ markdown: '### RDS Proxy', width: 24, height: 1 }),
-      new cloudwatch.GraphWidget({
-        title: 'Proxy connections (client, database, pinned)',
-        left: [database.metricProxyClientConnections({ period }), poolConnections, pinned],
-        leftAnnotations: [{ value: poolLimit, label: 'pool limit' }],
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({ title: 'Proxy borrow latency p99 (µs)', left: [borrow], width: 12 }),
+    addSloDashboard(
+      this.dashboard,
+      slos,
+      [...this.availabilitySlo.alerts, ...this.latencySlo.alerts].map((a) => a.alarm),
+      serverErrors,
+      requests,
+      latency,
     );
-  }
-
-  private monitorCache(): void {
-    const { cache } = this.props;
-    const period = Duration.minutes(5);
-    const cpu = cache.metricEngineCpu({ period });
-    const memory = cache.metricMemoryUsage({ period });
-    const evictions = cache.metricEvictions({ period });
-    const connections = cache.metricConnections({ period });
-    const r = 'cache.md';
-    this.alarm('CacheEngineCpu', {
-      meaning: 'Cache engine CPU above 80% on a node, 3 periods in a row.',
-      metric: cpu,
-      threshold: 80,
-      severity: 'ticket',
-      runbook: r,
+    this.edgeAlarmsStack = edge.addAlarms(this.alarmTarget, {
+      latencyThreshold: slos.latencyThreshold,
+      alarmEmail: this.props.alarmEmail,
+      blockedRequestsPer5Min: this.props.blockedRequestsPer5Min,
+      cloudFrontAdditionalMetrics: this.props.cloudFrontAdditionalMetrics,
     });
-    this.alarm('CacheEngineCpuCritical', {
-      meaning:
-        'Cache engine CPU above 95% on a node, 3 periods in a row: commands queue (Valkey runs them on one thread).',
-      metric: cpu,
-      threshold: 95,
-      severity: 'page',
-      runbook: r,
-    });
-    this.alarm('CacheMemory', {
-      meaning: 'Cache memory above 80% of maxmemory on a node, 3 periods in a row.',
-      metric: memory,
-      threshold: 80,
-      severity: 'ticket',
-      runbook: r,
-    });
-    this.alarm('CacheMemoryCritical', {
-      meaning: 'Cache memory above 95% of maxmemory on a node, 3 periods in a row: keys are evicted.',
-      metric: memory,
-      threshold: 95,
-      severity: 'page',
-      runbook: r,
-    });
-    this.alarm('CacheEvictions', {
-      meaning:
-        'The cache evicted keys in 3 periods of 5 minutes in a row: it is too small for the working set.',
-      metric: evictions,
-      threshold: 0,
-      severity: 'ticket',
-      runbook: r,
-    });
-    this.alarm('CacheConnections', {
-      meaning:
-        'More than 5,000 client connections to the cache, 3 periods in a row: a connection leak (the limit is 65,000).',
-      metric: connections,
-      threshold: 5_000,
-      severity: 'ticket',
-      runbook: r,
-    });
-    // One metric per graph: each combines the nodes with its own metric ids.
-    const graphs: Array<[string, cloudwatch.IMetric]> = [
-      ['Cache engine CPU (%, max over nodes)', cpu],
-      ['Cache memory (% of maxmemory, max over nodes)', memory],
-      ['Cache evictions (per 5 minutes)', evictions],
-      ['Cache client connections', connections],
-    ];
-    if (cache.nodeCount > 1) {
-      const lag = cache.metricReplicationLag({ period });
-      this.alarm('CacheReplicationLag', {
-        meaning:
-          'A cache replica lags its primary by more than 5 s, 3 periods in a row: a failover would lose writes.',
-        metric: lag,
-        threshold: 5,
-        severity: 'ticket',
-        runbook: r,
-      });
-      graphs.push(['Cache replication lag (s)', lag]);
-    }
-    this.dashboard.addWidgets(
-      new cloudwatch.TextWidget({ markdown: '### Cache (Valkey)', width: 24, height: 1 }),
-      ...graphs.map(
-        ([title, metric]) => new cloudwatch.GraphWidget({ title, left: [metric], width: 24 / graphs.length }),
-      ),
-    );
-  }
-
-  private monitorHeartbeat(rv: RestoreVerification): cloudwatch.Alarm {
-    const interval = this.props.heartbeatInterval ?? Duration.minutes(5);
-    const minutes = Math.max(5, Math.ceil(interval.toMinutes({ integral: false }) * 3));
-    const period = Duration.minutes(minutes);
-    const fn = rv.heartbeatFunction;
-    return this.alarm('HeartbeatMissing', {
-      meaning: `No heartbeat written for ${minutes} minutes (3 intervals): the writer does not run or cannot reach the database, and restore verification cannot measure the RPO.`,
-      metric: new cloudwatch.MathExpression({
-        expression: 'invocations - FILL(errors, 0)',
-        usingMetrics: {
-          invocations: fn.metricInvocations({ statistic: cloudwatch.Stats.SUM, period }),
-          errors: fn.metricErrors({ statistic: cloudwatch.Stats.SUM, period }),
-        },
-        period,
-        label: 'Heartbeats written',
-      }),
-      threshold: 1,
-      comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      severity: 'ticket',
-      runbook: 'heartbeat.md',
-    });
-  }
-
-  private monitorRollbackDrills(): [cloudwatch.Alarm, cloudwatch.Alarm] {
-    const configured = this.props.rollbackDrillMaxAge ?? Duration.days(14);
-    const days = Math.min(7, Math.ceil(configured.toDays({ integral: false })));
-    const metric = (statistic: string) =>
-      new cloudwatch.Metric({
-        namespace: 'Shipshape/Deployments',
-        metricName: 'DrillSucceeded',
-        dimensionsMap: { Environment: this.props.environmentName },
-        statistic,
-        period: Duration.days(1),
-      });
-    const clamped =
-      days < configured.toDays({ integral: false })
-        ? ` (configured ${configured.toHumanString()}, clamped: CloudWatch evaluates at most 7 daily datapoints)`
-        : '';
-    const stale = this.alarm('RollbackDrillStale', {
-      meaning: `No successful rollback drill in ${this.props.environmentName} for ${days} days${clamped}: rollback is unproven. Run \`shipshape drill\`.`,
-      metric: metric(cloudwatch.Stats.MAXIMUM),
-      threshold: 1,
-      comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: days,
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      severity: 'ticket',
-      runbook: 'rollback-drill.md',
-    });
-    const failed = this.alarm('RollbackDrillFailed', {
-      meaning: `A rollback drill in ${this.props.environmentName} failed today: the rollback path is broken.`,
-      metric: metric(cloudwatch.Stats.MINIMUM),
-      threshold: 1,
-      comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      severity: 'ticket',
-      runbook: 'rollback-drill.md',
-    });
-    const drill = (name: string, statistic: string) =>
-      new cloudwatch.Metric({
-        namespace: 'Shipshape/Deployments',
-        metricName: name,
-        dimensionsMap: { Environment: this.props.environmentName },
-        statistic,
-        period: Duration.days(7),
-      });
-    this.dashboard.addWidgets(
-      new cloudwatch.TextWidget({ markdown: '### Deployments and rollback drills', width: 24, height: 1 }),
-      new cloudwatch.SingleValueWidget({
-        title: 'Last drill (7 days): succeeded, time to roll back and to recover (s)',
-        metrics: [
-          drill('DrillSucceeded', cloudwatch.Stats.MAXIMUM),
-          drill('TimeToRollbackSeconds', cloudwatch.Stats.MAXIMUM),
-          drill('TimeToRecoverSeconds', cloudwatch.Stats.MAXIMUM),
-        ],
-        width: 12,
-        height: 4,
-      }),
-      new cloudwatch.AlarmStatusWidget({
-        title: 'Drill alarms',
-        alarms: [stale, failed],
-        width: 12,
-        height: 4,
-      }),
-    );
-    return [stale, failed];
   }
 
   private notifySecretRotationFailures(): events.Rule {
@@ -723,222 +320,6 @@ export class Observability extends Construct {
     return rule;
   }
 
-  private addSloDashboard(
-    serverErrors: cloudwatch.Metric,
-    requests: cloudwatch.Metric,
-    latency: cloudwatch.Metric,
-  ): void {
-    const { slos } = this.props;
-    const availabilityBudget = (100 - slos.availabilityTargetPercent) / 100;
-    const latencyBudget = (100 - slos.latencyTargetPercent) / 100;
-    const ms = slos.latencyThreshold.toMilliseconds();
-    const month = { statistic: cloudwatch.Stats.SUM, period: Duration.days(30) };
-    this.dashboard.addWidgets(
-      new cloudwatch.TextWidget({
-        markdown: `### SLOs (30 days): availability ${slos.availabilityTargetPercent}%, latency ${slos.latencyTargetPercent}% under ${ms} ms`,
-        width: 24,
-        height: 1,
-      }),
-      new cloudwatch.SingleValueWidget({
-        title: 'SLO attainment and remaining error budget (%, last 30 days)',
-        metrics: [
-          new cloudwatch.MathExpression({
-            expression: 'IF(total > 0, 100 * (1 - bad / total), 100)',
-            usingMetrics: { bad: serverErrors.with(month), total: requests.with(month) },
-            label: 'Availability',
-            period: Duration.days(30),
-          }),
-          new cloudwatch.MathExpression({
-            expression: `IF(total2 > 0, 100 * (1 - (bad2 / total2) / ${availabilityBudget}), 100)`,
-            usingMetrics: { bad2: serverErrors.with(month), total2: requests.with(month) },
-            label: 'Availability budget left',
-            period: Duration.days(30),
-          }),
-          latency.with({
-            statistic: `PR(:${ms})`,
-            period: Duration.days(30),
-            label: `Latency (under ${ms} ms)`,
-          }),
-          new cloudwatch.MathExpression({
-            expression: `100 * (1 - ((100 - fast) / 100) / ${latencyBudget})`,
-            usingMetrics: { fast: latency.with({ statistic: `PR(:${ms})`, period: Duration.days(30) }) },
-            label: 'Latency budget left',
-            period: Duration.days(30),
-          }),
-        ],
-        setPeriodToTimeRange: true,
-        start: '-P30D',
-        width: 24,
-        height: 4,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'API requests and errors (per 5 minutes)',
-        left: [requests],
-        right: [serverErrors],
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'API latency percentiles (ms)',
-        left: ['p50', 'p90', 'p99'].map((p) => latency.with({ statistic: p, label: p })),
-        leftAnnotations: [{ value: ms, label: 'SLO threshold' }],
-        width: 12,
-      }),
-      new cloudwatch.AlarmStatusWidget({
-        title: 'SLO burn-rate alerts',
-        alarms: [...this.availabilitySlo!.alerts, ...this.latencySlo!.alerts].map((a) => a.alarm),
-        width: 24,
-        height: 3,
-      }),
-    );
-  }
-
-  private monitorEdgeInUsEast1(edge: Edge): void {
-    const scopeStack = Stack.of(this);
-    const stage = Stage.of(this);
-    const id = `${scopeStack.node.id}EdgeAlarms`;
-    if (!stage || stage.node.tryFindChild(id)) {
-      throw new Error(
-        `Observability '${this.node.path}': cannot create the us-east-1 stack '${id}' for the CloudFront and WAF alarms (no enclosing Stage, or the id is taken)`,
-      );
-    }
-    const stack = new Stack(stage, id, {
-      env: { account: scopeStack.account, region: 'us-east-1' },
-      crossRegionReferences: true,
-      terminationProtection: scopeStack.terminationProtection,
-      description: `CloudFront and WAF alarms of ${this.node.path}: their metrics exist only in us-east-1`,
-    });
-    stack.addStackDependency(scopeStack, 'alarms on the distribution it creates');
-    Validations.of(stack).acknowledge({
-      id: guardRuleId('lambda_inside_vpc_check'),
-      reason:
-        "The only functions of this us-east-1 alarm stack are CDK's cross-region export reader (added during synthesis, so it can only be acknowledged from its stack); it calls SSM Parameter Store at deploy time and handles no application data.",
-    });
-    this.edgeAlarmsStack = stack;
-    const topics = new AlarmTopics(stack, 'AlarmTopics', { pageEmail: this.props.alarmEmail });
-    const facade = new MonitoringFacade(stack, 'Monitoring', {
-      alarmFactoryDefaults: routing(this.prefix, topics),
-      dashboardFactory: new DefaultDashboardFactory(stack, 'Dashboards', {
-        dashboardNamePrefix: `${this.prefix}-Edge`,
-        createDashboard: false,
-        createSummaryDashboard: false,
-        createAlarmDashboard: false,
-      }),
-    });
-    const edgeRunbook = this.runbook('cloudfront-waf.md');
-    facade.monitorCloudFrontDistribution({
-      distribution: edge.distribution,
-      alarmFriendlyName: 'CloudFront',
-      addFault5xxRate: {
-        [WARNING]: {
-          maxErrorRate: 2,
-          runbookLink: edgeRunbook,
-          alarmDescriptionOverride: 'CloudFront answered more than 2% 5xx, 3 periods in a row.',
-        },
-        [CRITICAL]: {
-          maxErrorRate: 10,
-          runbookLink: edgeRunbook,
-          alarmDescriptionOverride:
-            'CloudFront answered more than 10% 5xx, 3 periods in a row: the origin is unreachable or failing.',
-        },
-      },
-    });
-    const blocked = this.props.blockedRequestsPer5Min ?? 1_000;
-    facade.monitorWebApplicationFirewallAclV2({
-      acl: edge.firewall.webAcl,
-      alarmFriendlyName: 'Waf',
-      addBlockedRequestsCountAlarm: {
-        [WARNING]: {
-          maxErrorCount: blocked,
-          runbookLink: this.runbook('waf-rate-limit.md'),
-          alarmDescriptionOverride: `The web ACL blocked more than ${blocked} requests per 5 minutes, 3 periods in a row: an attack, a scan, or a rule blocking real users.`,
-        },
-      },
-    });
-    const originLatency = new cloudwatch.Metric({
-      namespace: 'AWS/CloudFront',
-      metricName: 'OriginLatency',
-      dimensionsMap: { DistributionId: edge.distribution.distributionId, Region: 'Global' },
-      statistic: 'p90',
-      period: Duration.minutes(5),
-    });
-    const threshold = this.props.slos.latencyThreshold.toMilliseconds() * 2;
-    this.alarm(
-      'CloudFrontOriginLatency',
-      {
-        meaning: `CloudFront p90 origin latency above ${threshold} ms (twice the latency SLO threshold), 3 periods in a row.`,
-        metric: originLatency,
-        threshold,
-        severity: 'ticket',
-        runbook: 'cloudfront-waf.md',
-      },
-      stack,
-      topics,
-    );
-    if (this.props.cloudFrontAdditionalMetrics ?? true) {
-      new cloudfront.CfnMonitoringSubscription(this, 'CloudFrontAdditionalMetrics', {
-        distributionId: edge.distribution.distributionId,
-        monitoringSubscription: {
-          realtimeMetricsSubscriptionConfig: { realtimeMetricsSubscriptionStatus: 'Enabled' },
-        },
-      });
-    }
-    this.dashboard.addWidgets(
-      new cloudwatch.TextWidget({ markdown: '### Edge (us-east-1 metrics)', width: 24, height: 1 }),
-      new cloudwatch.GraphWidget({
-        title: 'CloudFront 5xx rate (%) and origin latency p90 (ms)',
-        left: [
-          new cloudwatch.Metric({
-            namespace: 'AWS/CloudFront',
-            metricName: '5xxErrorRate',
-            dimensionsMap: { DistributionId: edge.distribution.distributionId, Region: 'Global' },
-            statistic: 'Average',
-            region: 'us-east-1',
-          }),
-        ],
-        right: [originLatency.with({ region: 'us-east-1' })],
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'WAF blocked requests (per 5 minutes)',
-        left: [edge.metricBlockedRequests()],
-        width: 12,
-      }),
-    );
-  }
-
-  private alarm(
-    id: string,
-    spec: {
-      meaning: string;
-      metric: cloudwatch.IMetric;
-      threshold: number;
-      severity: Severity;
-      runbook: string;
-      comparison?: cloudwatch.ComparisonOperator;
-      evaluationPeriods?: number;
-      treatMissingData?: cloudwatch.TreatMissingData;
-    },
-    scope: Construct = this,
-    topics: AlarmTopics = this.topics,
-  ): cloudwatch.Alarm {
-    const periods = spec.evaluationPeriods ?? 3;
-    const alarm = new cloudwatch.Alarm(scope, id, {
-      alarmName: `${this.prefix}-${id}`,
-      alarmDescription: `${spec.meaning}\nSeverity: ${spec.severity}.\nRunbook: ${this.runbook(spec.runbook)}`,
-      metric: spec.metric,
-      threshold: spec.threshold,
-      comparisonOperator: spec.comparison ?? cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: periods,
-      datapointsToAlarm: periods,
-      treatMissingData: spec.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    const topic: sns.ITopic = spec.severity === 'page' ? topics.page : topics.ticket;
-    alarm.addAlarmAction(new cwActions.SnsAction(topic));
-    alarm.addOkAction(new cwActions.SnsAction(topic));
-    this.alarms[id] = alarm;
-    return alarm;
-  }
-
   private validate(props: ObservabilityProps): void {
     const where = `Observability '${this.node.path}'`;
     if (!Token.isUnresolved(props.runbookBaseUrl) && !/^https:\/\/\S+[^/]$/.test(props.runbookBaseUrl)) {
@@ -965,45 +346,4 @@ export class Observability extends Construct {
       throw new Error(`${where}: maxConcurrentExecutions must be a positive integer, got ${concurrency}`);
     }
   }
-}
-
-/** Warning → ticket, Critical → page, each with the same topic as OK action. */
-function routing(prefix: string, topics: AlarmTopics) {
-  const byTopic = (topic: sns.ITopic): IAlarmActionStrategy => notifySns(topic, topic);
-  return {
-    alarmNamePrefix: prefix,
-    actionsEnabled: true,
-    disambiguatorAction: { [WARNING]: byTopic(topics.ticket), [CRITICAL]: byTopic(topics.page) },
-  };
-}
-
-/** Share (%) of `bad` over `total`, 0 when fewer than `minTotal` requests. */
-function rate(
-  bad: cloudwatch.Metric,
-  total: cloudwatch.Metric,
-  minTotal: number,
-  label: string,
-): cloudwatch.IMetric {
-  return new cloudwatch.MathExpression({
-    expression: `IF(total >= ${minTotal}, 100 * bad / total, 0)`,
-    usingMetrics: { bad, total },
-    label,
-    period: total.period,
-  });
-}
-
-function timeoutOf(fn: lambda.IFunction): Duration {
-  return fn instanceof lambda.Function && fn.timeout ? fn.timeout : Duration.seconds(3);
-}
-
-/** Memory of an RDS instance class (`t4g.medium`, `r7g.2xlarge`), for the max_connections estimate. */
-export function instanceClassMemory(instanceClass: string): Size {
-  const match = /^(t\d\w*|m\d\w*|r\d\w*)\.(micro|small|medium|large|(\d*)xlarge)$/.exec(instanceClass);
-  if (!match)
-    throw new Error(`Unknown RDS instance class '${instanceClass}': expected e.g. t4g.medium or r7g.large`);
-  const family = match[1][0];
-  const gib: Record<string, number> = { micro: 1, small: 2, medium: 4, large: 8 };
-  let memory = match[2].endsWith('xlarge') ? 16 * Number(match[3] || 1) : gib[match[2]];
-  if (family === 'r') memory *= 2;
-  return Size.gibibytes(memory);
 }

@@ -10,8 +10,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { acknowledgeServiceFindings } from './acknowledgements';
 import { loadMigrations } from '../migrations/migration-files';
-import { guardRuleId } from '../policy/readiness-rules';
 import { SubnetTier } from '../network/network';
 
 /** What the service needs from the database tier (the `Database` construct satisfies it). */
@@ -272,53 +272,7 @@ export class Service extends Construct {
     props.database.grantConnect(this.function, databaseUser);
     props.cache.grantConnect(this.function);
 
-    const role = this.function.role!;
-    Validations.of(role).acknowledge(
-      {
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'AWS-managed policy that only lets the function write its own CloudWatch logs.',
-      },
-      {
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        reason:
-          'AWS-managed policy Lambda needs to create and delete its network interfaces in the VPC (ENI actions take no resource ARN).',
-      },
-    );
-    this.acknowledgePolicyFindings();
-  }
-
-  private acknowledgePolicyFindings(): void {
-    const ack = (scope: Construct, id: string, reason: string) =>
-      Validations.of(scope).acknowledge({ id, reason });
-    ack(
-      this.function,
-      'AwsSolutions-IAM5[Resource::*]',
-      'X-Ray tracing (tracing: ACTIVE) adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource scoping.',
-    );
-    ack(
-      this,
-      'NIST.800.53.R5-IAMNoInlinePolicy',
-      "CDK grant methods write each role's least-privilege statements into that role's own DefaultPolicy, scoped to this construct's resources; a managed policy would be shareable across roles, which least privilege avoids.",
-    );
-    const logs =
-      'Request logs (request id, route, status, latency, caller id; never tokens or note bodies), encrypted at rest by CloudWatch Logs with service keys; retention from config so personal data is not kept longer than it is useful.';
-    ack(this.logGroup, 'NIST.800.53.R5-CloudWatchLogGroupEncrypted', logs);
-    ack(this.logGroup, guardRuleId('cloudwatch_log_group_encrypted_check'), logs);
-    ack(this.logGroup, guardRuleId('cloudwatch_log_group_retention_period_check'), logs);
-    ack(
-      this.function,
-      'NIST.800.53.R5-LambdaConcurrency',
-      'Scales with traffic behind the per-IP WAF rate limit and the per-caller rate limit; the RDS Proxy pools the connections. A reservation would take capacity from the account pool (new accounts have 10) and turn bursts into 429s.',
-    );
-    const sync =
-      'Invoked synchronously by API Gateway (and by CodeDeploy hooks); the caller receives the error. A DLQ applies only to asynchronous invocations.';
-    ack(this.function, 'NIST.800.53.R5-LambdaDLQ', sync);
-    ack(this.function, 'Serverless-LambdaDLQ', sync);
-    ack(
-      this.function,
-      guardRuleId('lambda_inside_vpc_check'),
-      'The function runs in the VPC (application subnets, its own security group); its subnet ids are imported from the stateful stack (Fn::ImportValue), which the Control Tower rule cannot resolve.',
-    );
+    acknowledgeServiceFindings(this);
   }
 
   /** Lets `grantee` invoke the `live` alias. */

@@ -6,7 +6,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { lifecycleHookEventSchema, messageOf, requiredEnv } from '../../shared/lifecycle-hook';
+import { acceptLifecycleHookEvent, messageOf, requiredEnv } from '../../shared/lifecycle-hook';
 import { type GateDependencies, type GateOutcome, type GateSettings, runMigrationGate } from './gate';
 
 const logger = new Logger({ serviceName: 'shipshape-migration-gate' });
@@ -35,14 +35,7 @@ export function settingsFromEnv(): GateSettings {
 export function createHandler(overrides: Partial<Omit<GateDependencies, 'remainingTimeMs'>> = {}) {
   return async (event: unknown, context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => {
     const log = overrides.logger ?? logger;
-    log.resetKeys();
-    const parsed = lifecycleHookEventSchema.safeParse(event);
-    if (!parsed.success) {
-      // Without a deployment id there is nobody to report to: fail loudly instead.
-      log.error('not a CodeDeploy lifecycle event', { error: parsed.error.message });
-      throw new Error(`not a CodeDeploy lifecycle event: ${parsed.error.message}`);
-    }
-    log.appendKeys({ deploymentId: parsed.data.DeploymentId, requestId: context.awsRequestId });
+    const hookEvent = acceptLifecycleHookEvent(event, log, context.awsRequestId);
     let settings: GateSettings;
     try {
       settings = overrides.settings ?? settingsFromEnv();
@@ -61,7 +54,7 @@ export function createHandler(overrides: Partial<Omit<GateDependencies, 'remaini
         settings,
         remainingTimeMs: () => context.getRemainingTimeInMillis(),
       },
-      parsed.data,
+      hookEvent,
     );
     return outcome;
   };

@@ -5,7 +5,7 @@ import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { lifecycleHookEventSchema, requiredEnv } from '../../shared/lifecycle-hook';
+import { acceptLifecycleHookEvent, requiredEnv } from '../../shared/lifecycle-hook';
 import { runSmokeTest, type SmokeDependencies, type SmokeSettings } from './smoke';
 
 const logger = new Logger({ serviceName: 'shipshape-smoke-test' });
@@ -33,13 +33,7 @@ export function settingsFromEnv(): SmokeSettings {
 export function createHandler(overrides: Partial<SmokeDependencies> = {}) {
   return async (event: unknown, context: Pick<Context, 'awsRequestId'>) => {
     const log = overrides.logger ?? logger;
-    log.resetKeys();
-    const parsed = lifecycleHookEventSchema.safeParse(event);
-    if (!parsed.success) {
-      log.error('not a CodeDeploy lifecycle event', { error: parsed.error.message });
-      throw new Error(`not a CodeDeploy lifecycle event: ${parsed.error.message}`);
-    }
-    log.appendKeys({ deploymentId: parsed.data.DeploymentId, requestId: context.awsRequestId });
+    const hookEvent = acceptLifecycleHookEvent(event, log, context.awsRequestId);
     return runSmokeTest(
       {
         codedeploy,
@@ -49,7 +43,7 @@ export function createHandler(overrides: Partial<SmokeDependencies> = {}) {
         ...overrides,
         settings: overrides.settings ?? settingsFromEnv(),
       },
-      parsed.data,
+      hookEvent,
     );
   };
 }

@@ -4,6 +4,7 @@ import type { Client } from 'pg';
 import { z } from 'zod';
 import { FatalError, UserError } from '../../shared/errors';
 import { type ConnectFn, iamConnect, withConnection } from '../../shared/iam-postgres';
+import { CRITICAL_TABLE_NAME_PATTERN, type CriticalTable } from '../../shared/restore-verification';
 
 /**
  * Connects as `restore_verifier` (read-only, IAM token, TLS) and
@@ -18,13 +19,13 @@ import { type ConnectFn, iamConnect, withConnection } from '../../shared/iam-pos
  */
 
 const MIGRATIONS_TABLE = 'shipshape_migrations';
-const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** The construct's `criticalTables` as they arrive in `CRITICAL_TABLES`, checked with the same rules. */
 export const criticalTableSchema = z.object({
-  name: z.string().regex(TABLE_NAME, 'must be a lower-case table name in schema public'),
+  name: z.string().regex(CRITICAL_TABLE_NAME_PATTERN, 'must be a lower-case table name in schema public'),
   minRows: z.number().int().nonnegative(),
-});
-export type CriticalTable = z.infer<typeof criticalTableSchema>;
+}) satisfies z.ZodType<CriticalTable>;
+export type { CriticalTable };
 
 const environmentSchema = z.object({
   DATABASE_NAME: z.string().min(1),

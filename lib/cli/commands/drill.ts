@@ -18,6 +18,7 @@ import {
   withDeps,
 } from '../command';
 import { CliError, ExitCode, exitCodeHelp } from '../exit-codes';
+import { elapsedSeconds } from '../output';
 import { parseTimeoutMinutes } from './rollback';
 
 /** CloudWatch namespace and metric names of drills (shared contract with observability). */
@@ -173,7 +174,7 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
         out.step(`Deployment ${id} created; waiting for it to finish`);
         await engine.waitForDeployment(rt, outputs, id, recorded, started);
         const health = await engine.verifyHealth(rt, outputs.apiUrl);
-        const elapsed = seconds(rt.now() - started);
+        const elapsed = elapsedSeconds(rt.now() - started);
         if (!health.healthy)
           throw new Error(`version ${recorded} is unhealthy after the roll-forward (${health.detail})`);
         out.step(`Version ${recorded} live and healthy (${health.detail}) after ${elapsed}s`);
@@ -194,7 +195,7 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
         );
         shifted = true;
         const health = await engine.verifyHealth(rt, outputs.apiUrl);
-        timeToRollback = seconds(rt.now() - rollbackStarted);
+        timeToRollback = elapsedSeconds(rt.now() - rollbackStarted);
         if (!health.healthy)
           throw new Error(`version ${plan.toVersion} is unhealthy after the rollback (${health.detail})`);
         out.step(`Version ${plan.toVersion} live and healthy (${health.detail}) after ${timeToRollback}s`);
@@ -239,8 +240,4 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
       return ExitCode.OK;
     }),
   );
-}
-
-function seconds(ms: number): number {
-  return Math.round(ms / 100) / 10;
 }
