@@ -21,5 +21,7 @@ export * from './pipeline/delivery-pipeline';
 export * from './pipeline/pipeline-stack';
 export * from './config/pipeline';
 export * from './policy';
+export * from './edge/sign-in-firewall';
+export * from './cache/auth-token-rotation';
 export * from './observability/alarm-target';
 export * from './deployment/drill-alarms';

@@ -14,6 +14,8 @@ export function addCacheAlarms(cache: Cache, target: AlarmTarget): void {
   const evictions = cache.metricEvictions({ period });
   const connections = cache.metricConnections({ period });
   const r = 'cache.md';
+  const rotation = cache.authTokenRotation.function;
+  target.monitorFunctions({ name: 'CacheAuthRotation', function: rotation, timeout: rotation.timeout });
   target.alarm('CacheEngineCpu', {
     meaning: 'Cache engine CPU above 80% on a node, 3 periods in a row.',
     metric: cpu,

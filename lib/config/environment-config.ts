@@ -118,8 +118,21 @@ const serviceSchema = z.strictObject({
 const edgeSchema = z.strictObject({
   /** WAF: requests per 5 minutes one IP may send to any path. */
   perIpRequestsPer5Min: int(100, 2_000_000_000),
-  /** WAF: requests per 5 minutes one IP may send to write and auth paths (stricter). */
+  /** WAF: requests per 5 minutes one IP may send to the write routes (stricter). */
   perIpWriteRequestsPer5Min: int(100, 2_000_000_000),
+  /** WAF: path prefixes of the API's write routes, lower case (`/notes`). */
+  writePathPrefixes: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^\/[a-z0-9\-._~%!$&'()+,;=:@/]*$/,
+          "must start with '/' and be lower case, without wildcards or query",
+        ),
+    )
+    .min(1),
+  /** WAF on the user pool: sign-in requests per 5 minutes one IP may send. */
+  perIpSignInRequestsPer5Min: int(10, 2_000_000_000),
   /** API Gateway stage throttling. */
   throttleRatePerSecond: int(1, 10_000),
   throttleBurst: int(1, 5_000),
@@ -247,7 +260,7 @@ export const environmentConfigSchema = z
         code: 'custom',
         path: ['edge', 'perIpWriteRequestsPer5Min'],
         input: c.edge.perIpWriteRequestsPer5Min,
-        message: `must be at most perIpRequestsPer5Min (${c.edge.perIpRequestsPer5Min}): the write/auth limit is the stricter one`,
+        message: `must be at most perIpRequestsPer5Min (${c.edge.perIpRequestsPer5Min}): the write limit is the stricter one`,
       });
     }
     if (c.name === 'production') {

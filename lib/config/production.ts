@@ -50,6 +50,9 @@ export const production = {
   edge: {
     perIpRequestsPer5Min: 5000,
     perIpWriteRequestsPer5Min: 500,
+    // The sample API's write routes (POST /notes, PUT/PATCH/DELETE /notes/{id}).
+    writePathPrefixes: ['/notes'],
+    perIpSignInRequestsPer5Min: 100,
     throttleRatePerSecond: 500,
     throttleBurst: 1000,
     logRetentionDays: 365,

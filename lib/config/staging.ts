@@ -49,6 +49,9 @@ export const staging = {
   edge: {
     perIpRequestsPer5Min: 2000,
     perIpWriteRequestsPer5Min: 300,
+    // The sample API's write routes (POST /notes, PUT/PATCH/DELETE /notes/{id}).
+    writePathPrefixes: ['/notes'],
+    perIpSignInRequestsPer5Min: 100,
     throttleRatePerSecond: 50,
     throttleBurst: 100,
     logRetentionDays: 30,

@@ -1,14 +1,20 @@
-import { ArnFormat, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { guardRuleId } from '../policy/readiness-rules';
+import {
+  anyOf,
+  byteMatch,
+  logWebAcl,
+  managedRule,
+  metricNameOf,
+  perIpRateRule,
+  validateRateLimits,
+  visibility,
+} from './waf-parts';
 
 /** HTTP methods the stricter per-IP rate limit counts. */
 export const WRITE_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
-
-/** Path prefixes the stricter per-IP rate limit counts (sign-in and token endpoints). */
-export const AUTH_PATH_PREFIXES = ['/auth', '/login', '/oauth2'] as const;
 
 /** AWS managed rule groups evaluated first, in this order. */
 export const MANAGED_RULE_GROUPS = [
@@ -18,9 +24,8 @@ export const MANAGED_RULE_GROUPS = [
   'AWSManagedRulesAmazonIpReputationList',
 ] as const;
 
-/** Smallest limit WAF accepts in a rate-based rule. */
-const MIN_RATE_LIMIT = 10;
-const MAX_RATE_LIMIT = 2_000_000_000;
+/** A path prefix WAF can match: starts with '/', lower case, no wildcards, query or fragment. */
+const PATH_PREFIX = /^\/[a-z0-9\-._~%!$&'()+,;=:@/]*$/;
 
 /** Props of {@link EdgeFirewall}. */
 export interface EdgeFirewallProps {
@@ -32,11 +37,19 @@ export interface EdgeFirewallProps {
 
   /**
    * Requests one IP address may send in any 5 minutes with a write method (POST, PUT, PATCH,
-   * DELETE) or to an auth path (`/auth`, `/login`, `/oauth2`) before it is blocked. Must not
-   * exceed `perIpRequestsPer5Min`.
+   * DELETE) to one of `writePathPrefixes` before it is blocked. Must not exceed
+   * `perIpRequestsPer5Min`.
    * @default 300
    */
   readonly perIpWriteRequestsPer5Min?: number;
+
+  /**
+   * Path prefixes of the API's write routes (lower case, e.g. `['/notes']`): the stricter limit
+   * counts write-method requests whose normalized, lower-cased path starts with one of them.
+   * Sign-in is not served here: it happens at Cognito, protected by {@link SignInFirewall}.
+   * @default ['/'] - every write request
+   */
+  readonly writePathPrefixes?: readonly string[];
 
   /**
    * How long WAF logs are kept.
@@ -54,7 +67,7 @@ export interface EdgeFirewallProps {
 /**
  * A WAFv2 web ACL for CloudFront (scope `CLOUDFRONT`, so its stack must be in us-east-1): AWS
  * managed rule groups for common exploits, known bad inputs, SQL injection and IP reputation,
- * then a per-IP rate limit on all traffic and a stricter one on writes and auth paths. Every
+ * then a per-IP rate limit on all traffic and a stricter one on the API's write routes. Every
  * rule and the ACL publish CloudWatch metrics and sampled requests; full logs go to a
  * CloudWatch log group `aws-waf-logs-*` with the `authorization` header redacted.
  *
@@ -83,59 +96,51 @@ export class EdgeFirewall extends Construct {
     }
     const perIp = props.perIpRequestsPer5Min ?? 2000;
     const perIpWrite = props.perIpWriteRequestsPer5Min ?? 300;
-    for (const [name, value] of [
-      ['perIpRequestsPer5Min', perIp],
-      ['perIpWriteRequestsPer5Min', perIpWrite],
-    ] as const) {
-      if (
-        !Token.isUnresolved(value) &&
-        (!Number.isInteger(value) || value < MIN_RATE_LIMIT || value > MAX_RATE_LIMIT)
-      ) {
-        throw new Error(
-          `EdgeFirewall '${this.node.path}': ${name} must be an integer between ${MIN_RATE_LIMIT} and ${MAX_RATE_LIMIT} (WAF rate-based rule limits), got ${value}`,
-        );
-      }
-    }
+    validateRateLimits(this, 'EdgeFirewall', {
+      perIpRequestsPer5Min: perIp,
+      perIpWriteRequestsPer5Min: perIpWrite,
+    });
     if (!Token.isUnresolved(perIp) && !Token.isUnresolved(perIpWrite) && perIpWrite > perIp) {
       throw new Error(
-        `EdgeFirewall '${this.node.path}': perIpWriteRequestsPer5Min (${perIpWrite}) must not exceed perIpRequestsPer5Min (${perIp}); the write/auth limit is the stricter one`,
+        `EdgeFirewall '${this.node.path}': perIpWriteRequestsPer5Min (${perIpWrite}) must not exceed perIpRequestsPer5Min (${perIp}); the write limit is the stricter one`,
       );
+    }
+    const writePaths = props.writePathPrefixes ?? ['/'];
+    if (writePaths.length === 0) {
+      throw new Error(
+        `EdgeFirewall '${this.node.path}': writePathPrefixes is empty; give the path prefixes of the API's write routes (e.g. ['/notes']) or leave it unset to count every write`,
+      );
+    }
+    for (const prefix of writePaths) {
+      if (!PATH_PREFIX.test(prefix)) {
+        throw new Error(
+          `EdgeFirewall '${this.node.path}': writePathPrefixes entry '${prefix}' must start with '/' and be lower case without wildcards, query or fragment (e.g. '/notes')`,
+        );
+      }
     }
 
     this.webAclName = metricNameOf(`${stack.stackName}-${id}`);
     this.metricName = this.webAclName;
     const rules: wafv2.CfnWebACL.RuleProperty[] = [
-      ...MANAGED_RULE_GROUPS.map((name, priority) => managedRule(name, priority, this.metricName)),
-      {
-        name: 'PerIpRateLimit',
-        priority: MANAGED_RULE_GROUPS.length,
-        action: { block: {} },
-        statement: { rateBasedStatement: { limit: perIp, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
-        visibilityConfig: visibility(`${this.metricName}-PerIpRateLimit`),
-      },
-      {
-        name: 'PerIpWriteAndAuthRateLimit',
-        priority: MANAGED_RULE_GROUPS.length + 1,
-        action: { block: {} },
-        statement: {
-          rateBasedStatement: {
-            limit: perIpWrite,
-            aggregateKeyType: 'IP',
-            evaluationWindowSec: 300,
-            scopeDownStatement: {
-              orStatement: {
-                statements: [
-                  ...WRITE_METHODS.map((method) => byteMatch({ method: {} }, method, 'EXACTLY', 'NONE')),
-                  ...AUTH_PATH_PREFIXES.map((prefix) =>
-                    byteMatch({ uriPath: {} }, prefix, 'STARTS_WITH', 'LOWERCASE'),
-                  ),
-                ],
-              },
-            },
-          },
-        },
-        visibilityConfig: visibility(`${this.metricName}-PerIpWriteAndAuthRateLimit`),
-      },
+      // The common rule set blocks bodies over 8 KB; a note may hold 10,000 characters (up to
+      // 40 KB of UTF-8), which the service validates itself. Count instead of block, so the
+      // metric still shows how often it happens.
+      ...MANAGED_RULE_GROUPS.map((name, priority) =>
+        managedRule(
+          name,
+          priority,
+          this.metricName,
+          name === 'AWSManagedRulesCommonRuleSet' ? ['SizeRestrictions_BODY'] : [],
+        ),
+      ),
+      perIpRateRule('PerIpRateLimit', MANAGED_RULE_GROUPS.length, perIp, this.metricName),
+      perIpRateRule(
+        'PerIpWriteRateLimit',
+        MANAGED_RULE_GROUPS.length + 1,
+        perIpWrite,
+        this.metricName,
+        writeScopeDown(writePaths),
+      ),
     ];
 
     this.webAcl = new wafv2.CfnWebACL(this, 'Resource', {
@@ -149,89 +154,28 @@ export class EdgeFirewall extends Construct {
     });
     this.webAclArn = this.webAcl.attrArn;
 
-    // WAF only delivers to log groups whose name starts with aws-waf-logs-.
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName: `aws-waf-logs-${this.webAclName}`,
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+    this.logGroup = logWebAcl(this, this.webAcl, this.webAclName, {
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      redactedHeaders: ['authorization'],
     });
-    new wafv2.CfnLoggingConfiguration(this, 'Logging', {
-      resourceArn: this.webAcl.attrArn,
-      // WAF wants the log group ARN without the ':*' suffix of LogGroup.logGroupArn.
-      logDestinationConfigs: [
-        stack.formatArn({
-          service: 'logs',
-          resource: 'log-group',
-          resourceName: this.logGroup.logGroupName,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-      ],
-      redactedFields: [{ singleHeader: { Name: 'authorization' } }],
-    });
-
-    const wafLogs =
-      'WAF request logs with the authorization header redacted, encrypted at rest by CloudWatch Logs with service keys.';
-    Validations.of(this.logGroup).acknowledge({
-      id: 'NIST.800.53.R5-CloudWatchLogGroupEncrypted',
-      reason: wafLogs,
-    });
-    Validations.of(this.logGroup).acknowledge({
-      id: guardRuleId('cloudwatch_log_group_encrypted_check'),
-      reason: wafLogs,
-    });
-    const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-    if (retention < 365) {
-      Validations.of(this.logGroup).acknowledge({
-        id: guardRuleId('cloudwatch_log_group_retention_period_check'),
-        reason: `Kept ${retention} days by configuration in this (non-production) environment; production keeps a year.`,
-      });
-    }
   }
 }
 
-function managedRule(name: string, priority: number, aclMetric: string): wafv2.CfnWebACL.RuleProperty {
-  return {
-    name,
-    priority,
-    overrideAction: { none: {} },
-    statement: {
-      managedRuleGroupStatement: {
-        vendorName: 'AWS',
-        name,
-        // The common rule set blocks bodies over 8 KB; a note may hold 10,000 characters (up to
-        // 40 KB of UTF-8), which the service validates itself. Count instead of block, so the
-        // metric still shows how often it happens.
-        ruleActionOverrides:
-          name === 'AWSManagedRulesCommonRuleSet'
-            ? [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }]
-            : undefined,
-      },
-    },
-    visibilityConfig: visibility(`${aclMetric}-${name}`),
-  };
-}
-
-function byteMatch(
-  fieldToMatch: wafv2.CfnWebACL.FieldToMatchProperty,
-  searchString: string,
-  positionalConstraint: 'EXACTLY' | 'STARTS_WITH',
-  transformation: 'NONE' | 'LOWERCASE',
-): wafv2.CfnWebACL.StatementProperty {
-  return {
-    byteMatchStatement: {
-      fieldToMatch,
-      searchString,
-      positionalConstraint,
-      textTransformations: [{ priority: 0, type: transformation }],
-    },
-  };
-}
-
-function visibility(metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty {
-  return { cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName };
-}
-
-/** WAF metric names allow letters, digits, '-' and '_' (up to 128 characters). */
-function metricNameOf(raw: string): string {
-  return raw.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80);
+/**
+ * Write methods AND one of the write paths. Paths are compared after NORMALIZE_PATH (collapses
+ * `//`, `/./`, `/../`) and LOWERCASE, so `/NOTES` or `//notes` count like `/notes`
+ * (https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-transformation.html).
+ */
+function writeScopeDown(pathPrefixes: readonly string[]): wafv2.CfnWebACL.StatementProperty {
+  const methods = anyOf(
+    WRITE_METHODS.map((method) => byteMatch({ method: {} }, method, 'EXACTLY', ['NONE'])),
+  );
+  if (pathPrefixes.includes('/')) return methods;
+  const paths = anyOf(
+    pathPrefixes.map((prefix) =>
+      byteMatch({ uriPath: {} }, prefix, 'STARTS_WITH', ['NORMALIZE_PATH', 'LOWERCASE']),
+    ),
+  );
+  return { andStatement: { statements: [methods, paths] } };
 }

@@ -19,6 +19,7 @@ import type { AlarmTarget } from '../observability/alarm-target';
 import { addEdgeAlarms, type EdgeAlarmOptions } from './alarms';
 import { acknowledgeEdgeFindings } from './acknowledgements';
 import { EdgeFirewall } from './edge-firewall';
+import { SignInFirewall } from './sign-in-firewall';
 import type { EdgeProps } from './props';
 import { createOriginVerifyRotation } from './rotation';
 import { validateEdge } from './validation';
@@ -70,6 +71,8 @@ export class Edge extends Construct {
   public readonly firewallStack: Stack;
   /** The WAFv2 web ACL attached to the distribution. */
   public readonly firewall: EdgeFirewall;
+  /** The regional WAFv2 web ACL on the user pool, where users sign in. */
+  public readonly signInFirewall: SignInFirewall;
   /** Public base URL viewers use: `https://` + the custom domain or the distribution's domain. */
   public readonly url: string;
 
@@ -172,10 +175,18 @@ export class Edge extends Construct {
       {
         perIpRequestsPer5Min: props.perIpRequestsPer5Min,
         perIpWriteRequestsPer5Min: props.perIpWriteRequestsPer5Min,
+        writePathPrefixes: props.writePathPrefixes,
         logRetention,
         removalPolicy,
       },
     );
+    // Sign-in happens at Cognito, not behind CloudFront: it gets a web ACL of its own.
+    this.signInFirewall = new SignInFirewall(this, 'SignInFirewall', {
+      userPool: props.userPool,
+      perIpSignInRequestsPer5Min: props.perIpSignInRequestsPer5Min,
+      logRetention,
+      removalPolicy,
+    });
 
     // --- Distribution ---------------------------------------------------------------------
     const apiDomain = `${this.httpApi.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;

@@ -34,10 +34,24 @@ export interface EdgeOptions {
   readonly perIpRequestsPer5Min?: number;
 
   /**
-   * WAF: requests per 5 minutes one IP address may send with a write method or to an auth path.
+   * WAF: requests per 5 minutes one IP address may send with a write method to `writePathPrefixes`.
    * @default 300
    */
   readonly perIpWriteRequestsPer5Min?: number;
+
+  /**
+   * WAF: path prefixes of the API's write routes, lower case (e.g. `['/notes']`), which the
+   * stricter per-IP limit counts.
+   * @default ['/'] - every write request
+   */
+  readonly writePathPrefixes?: readonly string[];
+
+  /**
+   * WAF on the user pool: sign-in, sign-up and password-reset requests per 5 minutes one IP
+   * address may send to Cognito.
+   * @default 100
+   */
+  readonly perIpSignInRequestsPer5Min?: number;
 
   /**
    * How long API access logs, WAF logs and CloudFront standard logs are kept.

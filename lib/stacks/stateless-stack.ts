@@ -68,6 +68,8 @@ export class StatelessStack extends ShipshapeStack {
       throttleBurst: config.edge.throttleBurst,
       perIpRequestsPer5Min: config.edge.perIpRequestsPer5Min,
       perIpWriteRequestsPer5Min: config.edge.perIpWriteRequestsPer5Min,
+      writePathPrefixes: config.edge.writePathPrefixes,
+      perIpSignInRequestsPer5Min: config.edge.perIpSignInRequestsPer5Min,
       logRetention: config.edge.logRetentionDays as logs.RetentionDays,
       domain: config.domain && {
         domainName: config.domain.domainName,

@@ -1,4 +1,4 @@
-import { type App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -115,6 +115,78 @@ describe.each([
     // CDK's rule that matches no traffic (255.255.255.255/32): the nodes never open connections.
     expect(sg.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '255.255.255.255/32' })]);
   });
+
+  describe('AUTH token rotation', () => {
+    function rotationFunction(): [string, { Properties: Record<string, unknown> }] {
+      const found = Object.entries(
+        template.findResources('AWS::Lambda::Function', {
+          Properties: { Environment: { Variables: { REPLICATION_GROUP_ID: { Ref: GROUP } } } },
+        }),
+      );
+      expect(found).toHaveLength(1);
+      return found[0] as [string, { Properties: Record<string, unknown> }];
+    }
+
+    test('the token secret rotates every 30 days through the rotation function, not at deploy time', () => {
+      const [fnId] = rotationFunction();
+      template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+        SecretId: { Ref: TOKEN },
+        RotationLambdaARN: { 'Fn::GetAtt': [fnId, 'Arn'] },
+        RotationRules: { ScheduleExpression: 'rate(30 days)' },
+        RotateImmediatelyOnUpdate: false,
+      });
+    });
+
+    test('the function may describe and modify only this replication group, and reach it from the VPC', () => {
+      const [fnId, fn] = rotationFunction();
+      const props = fn.Properties as {
+        VpcConfig?: unknown;
+        Environment: { Variables: Record<string, unknown> };
+        Role: { 'Fn::GetAtt': [string, string] };
+      };
+      expect(props.VpcConfig).toBeDefined();
+      expect(props.Environment.Variables).toMatchObject({
+        CACHE_HOST: { 'Fn::GetAtt': [GROUP, 'PrimaryEndPoint.Address'] },
+        CACHE_PORT: '6379',
+      });
+      expect(props.Environment.Variables).not.toHaveProperty('CACHE_TLS');
+      const roleId = props.Role['Fn::GetAtt'][0];
+      const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+        JSON.stringify(p.Properties.Roles).includes(roleId),
+      );
+      const statements = policies.flatMap(
+        (p) => p.Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown }>,
+      );
+      const elasticache = statements.filter((st) => JSON.stringify(st.Action).includes('elasticache:'));
+      expect(elasticache).toEqual([
+        expect.objectContaining({
+          Action: ['elasticache:DescribeReplicationGroups', 'elasticache:ModifyReplicationGroup'],
+          Resource: {
+            'Fn::Join': [
+              '',
+              expect.arrayContaining([
+                expect.stringMatching(/:elasticache:.*:replicationgroup:$/),
+                { Ref: GROUP },
+              ]),
+            ],
+          },
+        }),
+      ]);
+      template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+        GroupId: { 'Fn::GetAtt': [SG, 'GroupId'] },
+        FromPort: 6379,
+        SourceSecurityGroupId: {
+          'Fn::GetAtt': [Match.stringLikeRegexp('^CacheAuthTokenRotationSecurityGroup'), 'GroupId'],
+        },
+      });
+      expect(fnId).toMatch(/^CacheAuthTokenRotation/);
+    });
+
+    test('no policy acknowledgement claims the token is never rotated', () => {
+      const json = JSON.stringify(template.toJSON());
+      expect(json).not.toMatch(/SecretsManagerRotationEnabled|AwsSolutions-SMG4/);
+    });
+  });
 });
 
 describe('Cache construct', () => {
@@ -178,7 +250,10 @@ describe('Cache construct', () => {
         GroupId: { 'Fn::ImportValue': Match.stringLikeRegexp('CacheSecurityGroup') },
         SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FnSecurityGroup'), 'GroupId'] },
       });
-      cacheTemplate.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+      // The only rule in the cache's own stack is for its token-rotation function.
+      const ingress = Object.values(cacheTemplate.findResources('AWS::EC2::SecurityGroupIngress'));
+      expect(ingress).toHaveLength(1);
+      expect(JSON.stringify(ingress[0])).toMatch(/AuthTokenRotationSecurityGroup/);
       // The key policy is left alone: naming the client's role there would be a dependency cycle.
       expect(JSON.stringify(cacheTemplate.findResources('AWS::KMS::Key'))).not.toMatch(/FnServiceRole/);
     });
@@ -223,6 +298,12 @@ describe('Cache construct', () => {
   });
 
   describe('fails when', () => {
+    test("the token rotation interval is outside Secrets Manager's 1 to 365 days", () => {
+      expect(() => build({ authTokenRotation: Duration.days(400) })).toThrow(
+        "CacheAuthTokenRotation 'Cached/Cache/AuthTokenRotation': interval must be between 1 and 365 days (Secrets Manager's rotation schedule), got 400 days",
+      );
+    });
+
     const cases: Array<[string, Partial<CacheProps>, RegExp]> = [
       [
         'the node type is not an ElastiCache type',

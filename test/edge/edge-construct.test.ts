@@ -5,7 +5,8 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Edge, type EdgeProps } from '../../lib/edge/edge';
 import { EdgeFirewall } from '../../lib/edge/edge-firewall';
-import { SKIP_BUNDLING } from '../helpers/synth';
+import { SignInFirewall } from '../../lib/edge/sign-in-firewall';
+import { newTestApp, SKIP_BUNDLING } from '../helpers/synth';
 
 const ACCOUNT = '123456789012';
 const CERTIFICATE_ARN = `arn:aws:acm:us-east-1:${ACCOUNT}:certificate/11111111-2222-3333-4444-555555555555`;
@@ -92,7 +93,11 @@ describe('Edge construct', () => {
     expect(edge.firewallStack).toBe(stack);
     expect(stage.node.children.filter((c) => c instanceof Stack)).toHaveLength(1);
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::WAFv2::WebACL', 1);
+    // The CloudFront ACL, plus the regional one on the user pool.
+    expect(
+      Object.keys(template.findResources('AWS::WAFv2::WebACL', { Properties: { Scope: 'CLOUDFRONT' } })),
+    ).toHaveLength(1);
+    template.resourceCountIs('AWS::WAFv2::WebACL', 2);
     template.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: Match.objectLike({
         WebACLId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EdgeFirewall'), 'Arn'] },
@@ -204,7 +209,7 @@ describe('Edge construct', () => {
       );
     });
 
-    test('the write/auth rate limit is looser than the all-traffic one', () => {
+    test('the write rate limit is looser than the all-traffic one', () => {
       expect(build({ perIpRequestsPer5Min: 1000, perIpWriteRequestsPer5Min: 2000 })).toThrow(
         "EdgeFirewall 'Test/ServiceEdgeWaf/WebAcl': perIpWriteRequestsPer5Min (2000) must not exceed perIpRequestsPer5Min (1000)",
       );
@@ -216,11 +221,72 @@ describe('Edge construct', () => {
       );
     });
 
+    test('a write path prefix is not a plain lower-case path', () => {
+      expect(build({ writePathPrefixes: ['/Notes'] })).toThrow(
+        "writePathPrefixes entry '/Notes' must start with '/' and be lower case without wildcards, query or fragment",
+      );
+      expect(build({ writePathPrefixes: ['notes*'] })).toThrow("writePathPrefixes entry 'notes*'");
+      expect(build({ writePathPrefixes: [] })).toThrow('writePathPrefixes is empty');
+    });
+
+    test('the sign-in limit is looser than what WAF accepts', () => {
+      expect(build({ perIpSignInRequestsPer5Min: 3 })).toThrow(
+        "SignInFirewall 'Test/Service/Edge/SignInFirewall': perIpSignInRequestsPer5Min must be an integer between 10 and 2000000000 (WAF rate-based rule limits), got 3",
+      );
+    });
+
     test('the firewall is created outside us-east-1', () => {
       const stack = serviceStack(newStage(), 'eu-west-1');
       expect(() => new EdgeFirewall(stack, 'Firewall')).toThrow(
         "EdgeFirewall 'Test/Service/Firewall': a CloudFront web ACL must be created in us-east-1, but this stack is in eu-west-1",
       );
     });
+  });
+});
+
+describe('SignInFirewall on its own', () => {
+  test('protects any user pool with a regional web ACL, in the pool stack region', () => {
+    const stack = new Stack(newTestApp(), 'Identity', {
+      env: { account: '111111111111', region: 'eu-west-1' },
+    });
+    const pool = new cognito.UserPool(stack, 'Pool');
+    const firewall = new SignInFirewall(stack, 'SignInWaf', {
+      userPool: pool,
+      perIpSignInRequestsPer5Min: 50,
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::WAFv2::WebACL', { Scope: 'REGIONAL', Name: 'Identity-SignInWaf' });
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      ResourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Pool'), 'Arn'] },
+    });
+    const rules = Object.values(template.findResources('AWS::WAFv2::WebACL'))[0].Properties.Rules as Array<{
+      Name: string;
+      Statement: { RateBasedStatement?: { Limit: number } };
+    }>;
+    expect(rules.find((r) => r.Name === 'PerIpSignInRateLimit')?.Statement.RateBasedStatement?.Limit).toBe(
+      50,
+    );
+    expect(stack.resolve(firewall.metricBlockedRequests().dimensions)).toEqual({
+      WebACL: 'Identity-SignInWaf',
+      Region: 'eu-west-1',
+      Rule: 'ALL',
+    });
+  });
+
+  test('fails when the sign-in limit is looser than the general one', () => {
+    const stack = new Stack(newTestApp(), 'Identity', {
+      env: { account: '111111111111', region: 'eu-west-1' },
+    });
+    const pool = new cognito.UserPool(stack, 'Pool');
+    expect(
+      () =>
+        new SignInFirewall(stack, 'SignInWaf', {
+          userPool: pool,
+          perIpSignInRequestsPer5Min: 500,
+          perIpRequestsPer5Min: 400,
+        }),
+    ).toThrow(
+      "SignInFirewall 'Identity/SignInWaf': perIpSignInRequestsPer5Min (500) must not exceed perIpRequestsPer5Min (400); the sign-in limit is the stricter one",
+    );
   });
 });

@@ -1,7 +1,9 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { ORIGIN_VERIFY_HEADER } from '../../lambda/shared/origin-verify-header';
 import type { EnvironmentConfig } from '../../lib/config';
-import { AUTH_PATH_PREFIXES, MANAGED_RULE_GROUPS, WRITE_METHODS } from '../../lib/edge/edge-firewall';
+import { MANAGED_RULE_GROUPS } from '../../lib/edge/edge-firewall';
+import { SIGN_IN_OPERATIONS } from '../../lib/edge/sign-in-firewall';
+import { matches, type WafRequest } from './waf-evaluator';
 import { type EdgeEnvironment, synthEdgeEnvironment } from './edge-fixture';
 
 // Ids of the AWS managed CloudFront policies (stable, documented by AWS).
@@ -54,7 +56,7 @@ describe.each(['staging', 'production'] as const)('edge in %s', (env) => {
       expect(ordered.map((r) => r.Name)).toEqual([
         ...MANAGED_RULE_GROUPS,
         'PerIpRateLimit',
-        'PerIpWriteAndAuthRateLimit',
+        'PerIpWriteRateLimit',
       ]);
       expect(ordered.map((r) => r.Priority)).toEqual([0, 1, 2, 3, 4, 5]);
     });
@@ -102,41 +104,38 @@ describe.each(['staging', 'production'] as const)('edge in %s', (env) => {
       ).not.toHaveProperty('ScopeDownStatement');
     });
 
-    test('blocks an IP above the stricter limit on write methods and auth paths', () => {
-      const rule = rules.find((r) => r.Name === 'PerIpWriteAndAuthRateLimit') as {
+    test("blocks an IP above the stricter limit on writes to the API's write routes only", () => {
+      const rule = rules.find((r) => r.Name === 'PerIpWriteRateLimit') as {
         Action: unknown;
-        Statement: {
-          RateBasedStatement: {
-            Limit: number;
-            ScopeDownStatement: { OrStatement: { Statements: unknown[] } };
-          };
-        };
+        Statement: { RateBasedStatement: { Limit: number; ScopeDownStatement: Record<string, unknown> } };
       };
       expect(rule.Action).toEqual({ Block: {} });
       expect(rule.Statement.RateBasedStatement.Limit).toBe(config.edge.perIpWriteRequestsPer5Min);
       expect(rule.Statement.RateBasedStatement.Limit).toBeLessThan(config.edge.perIpRequestsPer5Min);
-      const statements = rule.Statement.RateBasedStatement.ScopeDownStatement.OrStatement.Statements;
-      for (const method of WRITE_METHODS) {
-        expect(statements).toContainEqual({
-          ByteMatchStatement: {
-            FieldToMatch: { Method: {} },
-            SearchString: method,
-            PositionalConstraint: 'EXACTLY',
-            TextTransformations: [{ Priority: 0, Type: 'NONE' }],
-          },
-        });
+      const counted = (request: WafRequest) =>
+        matches(rule.Statement.RateBasedStatement.ScopeDownStatement, request);
+      // The sample API's write routes, however the path is spelled.
+      for (const request of [
+        { method: 'POST', path: '/notes' },
+        { method: 'POST', path: '/notes/' },
+        { method: 'PUT', path: '/notes/abc' },
+        { method: 'PATCH', path: '/NOTES/abc' },
+        { method: 'DELETE', path: '//notes/abc' },
+        { method: 'POST', path: '/x/../notes' },
+      ]) {
+        expect({ request, counted: counted(request) }).toEqual({ request, counted: true });
       }
-      for (const prefix of AUTH_PATH_PREFIXES) {
-        expect(statements).toContainEqual({
-          ByteMatchStatement: {
-            FieldToMatch: { UriPath: {} },
-            SearchString: prefix,
-            PositionalConstraint: 'STARTS_WITH',
-            TextTransformations: [{ Priority: 0, Type: 'LOWERCASE' }],
-          },
-        });
+      // Reads, and paths that are no route of this API (sign-in is at Cognito, not here).
+      for (const request of [
+        { method: 'GET', path: '/notes' },
+        { method: 'GET', path: '/notes/abc' },
+        { method: 'GET', path: '/health' },
+        { method: 'POST', path: '/health' },
+        { method: 'POST', path: '/auth' },
+        { method: 'POST', path: '/login' },
+      ]) {
+        expect({ request, counted: counted(request) }).toEqual({ request, counted: false });
       }
-      expect(statements).toHaveLength(WRITE_METHODS.length + AUTH_PATH_PREFIXES.length);
     });
 
     test('publishes CloudWatch metrics and sampled requests for every rule and the ACL', () => {
@@ -187,6 +186,87 @@ describe.each(['staging', 'production'] as const)('edge in %s', (env) => {
         DistributionConfig: { WebACLId: { 'Fn::GetAtt': [string, string] } };
       };
       expect(distribution.DistributionConfig.WebACLId['Fn::GetAtt'][1]).toBe(exportName);
+    });
+  });
+
+  describe('sign-in firewall (WAF on the user pool)', () => {
+    let acl: Resource;
+    let signInRules: Array<Record<string, unknown>>;
+    beforeAll(() => {
+      acl = only(e.stateless, 'AWS::WAFv2::WebACL');
+      signInRules = acl.Properties.Rules as Array<Record<string, unknown>>;
+    });
+
+    test('is a regional web ACL associated with the service user pool', () => {
+      expect(acl.Properties).toMatchObject({ Scope: 'REGIONAL', DefaultAction: { Allow: {} } });
+      const aclId = logicalIdOf(e.stateless, 'AWS::WAFv2::WebACL', { Scope: 'REGIONAL' });
+      e.stateless.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+        ResourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ServiceUserPool'), 'Arn'] },
+        WebACLArn: { 'Fn::GetAtt': [aclId, 'Arn'] },
+      });
+    });
+
+    test('uses no account-takeover-prevention rule group (Cognito refuses such an ACL)', () => {
+      expect(JSON.stringify(signInRules)).not.toContain('AWSManagedRulesATPRuleSet');
+    });
+
+    test('limits sign-in, sign-up and password-reset calls per IP, and nothing else at that rate', () => {
+      const rule = signInRules.find((r) => r.Name === 'PerIpSignInRateLimit') as {
+        Action: unknown;
+        Statement: {
+          RateBasedStatement: {
+            Limit: number;
+            AggregateKeyType: string;
+            ScopeDownStatement: Record<string, unknown>;
+          };
+        };
+      };
+      expect(rule.Action).toEqual({ Block: {} });
+      expect(rule.Statement.RateBasedStatement).toMatchObject({
+        Limit: config.edge.perIpSignInRequestsPer5Min,
+        AggregateKeyType: 'IP',
+      });
+      const counted = (request: WafRequest) =>
+        matches(rule.Statement.RateBasedStatement.ScopeDownStatement, request);
+      for (const operation of SIGN_IN_OPERATIONS) {
+        const request = {
+          method: 'POST',
+          path: '/',
+          headers: { 'X-Amz-Target': `AWSCognitoIdentityProviderService.${operation}` },
+        };
+        expect({ operation, counted: counted(request) }).toEqual({ operation, counted: true });
+      }
+      expect(counted({ method: 'POST', path: '/login' })).toBe(true);
+      expect(counted({ method: 'POST', path: '/oauth2/token' })).toBe(true);
+      expect(counted({ method: 'GET', path: '/LOGIN' })).toBe(true);
+      // Calls of signed-in users and the authorize redirect are only under the general limit.
+      expect(
+        counted({
+          method: 'POST',
+          path: '/',
+          headers: { 'x-amz-target': 'AWSCognitoIdentityProviderService.GetUser' },
+        }),
+      ).toBe(false);
+      expect(counted({ method: 'GET', path: '/oauth2/authorize' })).toBe(false);
+      const general = signInRules.find((r) => r.Name === 'PerIpRateLimit') as {
+        Statement: { RateBasedStatement: { Limit: number } };
+      };
+      expect(general.Statement.RateBasedStatement.Limit).toBeGreaterThanOrEqual(
+        rule.Statement.RateBasedStatement.Limit,
+      );
+    });
+
+    test('logs to an aws-waf-logs- group kept on delete, with the authorization header redacted', () => {
+      e.stateless.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
+        ResourceArn: {
+          'Fn::GetAtt': [logicalIdOf(e.stateless, 'AWS::WAFv2::WebACL', { Scope: 'REGIONAL' }), 'Arn'],
+        },
+        RedactedFields: [{ SingleHeader: { Name: 'authorization' } }],
+      });
+      e.stateless.hasResource('AWS::Logs::LogGroup', {
+        Properties: { LogGroupName: Match.stringLikeRegexp('^aws-waf-logs-.*SignInFirewall$') },
+        DeletionPolicy: 'Retain',
+      });
     });
   });
 
