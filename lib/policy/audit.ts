@@ -1,225 +1,264 @@
 /**
- * The production-readiness audit of a synthesized cloud assembly (`cdk.out`): the same rules
- * as {@link ProductionReadinessChecks}, run over the manifest and templates alone, so it works on
- * any CDK app (any language, any version) without its construct tree.
+ * The production-readiness audit of a synthesized cloud assembly (`cdk.out`): the per-resource
+ * rules the cdk-nag pack runs, plus the assembly-wide rules, over the manifest and templates
+ * alone, so it works on any CDK app (any language, any version) without its construct tree.
+ * Findings are ordered as the checklist is worked: blockers, hardening, cleanup.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import {
-  compositeAlarmInputsOf,
-  ENVIRONMENT_TAG,
-  isObject,
-  isProductionEnvironment,
-  type JsonObject,
-  type JsonValue,
-  READINESS_RULES,
+  acknowledgementsOf,
+  AssemblyError,
+  AssemblyReferences,
+  readAssembly,
+  type AssemblyStack,
+} from './assembly';
+import { ASSEMBLY_RULES } from './assembly-rules';
+import { decideProduction } from './production';
+import { READINESS_RULES, readinessRuleId } from './readiness-rules';
+import {
+  fixFor,
+  RULE_GROUPS,
+  type RuleGroup,
+  type RuleInfo,
+  type RuleResult,
   type ReadinessOptions,
-  readinessRuleId,
-  type TemplateResource,
-  templateResources,
-} from './readiness-rules';
+  SEVERITIES,
+  SEVERITY_WEIGHT,
+  type Severity,
+  type TemplateContext,
+} from './rule';
+import { compositeAlarmInputsOf, pathOf, type TemplateResource } from './template';
+
+export { AssemblyError };
 
 /** Options of {@link auditAssembly}. */
 export interface AuditOptions extends ReadinessOptions {
   /**
    * Treat every stack as production.
-   * @default - a stack is production when its `Environment` tag is `production` or `prod`
+   * @default - per stack: an environment tag, else the stage or stack name (see RULES.md)
    */
   readonly production?: boolean;
+  /**
+   * Stack names (display or CloudFormation names, `*` wildcards) to treat as production.
+   * @default - none
+   */
+  readonly productionStacks?: readonly string[];
 }
 
-/** A resource a check found wanting. */
-export interface AuditOffender {
-  readonly logicalId: string;
+/** A resource (or, for assembly-wide rules, the assembly) a rule found wanting. */
+export interface AuditFinding {
+  /** `ProductionReadiness-<id>`. */
+  readonly rule: string;
+  readonly title: string;
+  readonly group: RuleGroup;
+  readonly severity: Severity;
+  /** Absent for findings about the whole assembly. */
+  readonly stack?: string;
+  readonly templateFile?: string;
+  readonly logicalId?: string;
   /** The construct path (`aws:cdk:path` metadata), when the template carries it. */
   readonly path?: string;
   readonly reasons: readonly string[];
+  /** The fix, in this context. */
+  readonly fix: string;
 }
 
-/** A finding acknowledged in the template (`cdk_nag.rules_to_suppress` metadata). */
+/** A finding acknowledged next to its resource, with the id it was acknowledged under. */
 export interface AuditAcknowledged {
+  readonly rule: string;
+  readonly stack: string;
   readonly logicalId: string;
   readonly path?: string;
+  readonly acknowledgedAs: string;
   readonly reason: string;
 }
 
-/** One checklist item on one stack. */
-export interface AuditCheck {
-  readonly rule: string;
-  readonly title: string;
-  readonly fix: string;
-  /** `not-applicable` when the stack has no resource the rule looks at. */
-  readonly status: 'pass' | 'fail' | 'not-applicable';
-  /** How many resources the rule looked at. */
-  readonly checked: number;
-  readonly offenders: readonly AuditOffender[];
-  readonly acknowledged: readonly AuditAcknowledged[];
-}
-
-/** The audit of one stack. */
+/** How a stack was classified. */
 export interface AuditedStack {
-  /** The stack's display name (`Staging/Stateful`) or artifact id. */
   readonly name: string;
+  /** The template file, relative to its (possibly nested) assembly directory. */
   readonly templateFile: string;
+  /** The template file's absolute path. */
+  readonly templatePath: string;
   readonly production: boolean;
-  readonly checks: readonly AuditCheck[];
+  /** Why it was (not) treated as production: flag, tag, stage or stack name. */
+  readonly productionReason: string;
+  /** Resources checked, over all rules. */
+  readonly checked: number;
 }
 
-/** The whole report. */
 export interface AuditReport {
   readonly assembly: string;
   readonly stacks: readonly AuditedStack[];
-  /** Applicable checks (rule × stack) that passed. */
-  readonly passed: number;
-  /** Applicable checks (rule × stack) that failed. */
-  readonly failed: number;
-  /** Passed / applicable, as a whole percentage (100 when nothing applies). */
+  /** Every rule the audit ran (per-resource and assembly-wide), in report order. */
+  readonly rules: readonly (RuleInfo & { readonly ruleId: string })[];
+  /** Unacknowledged findings: blockers, then hardening, then cleanup; by group within each. */
+  readonly findings: readonly AuditFinding[];
+  readonly acknowledged: readonly AuditAcknowledged[];
+  readonly counts: Readonly<Record<Severity, number>>;
+  /** Severity-weighted share of checks passed (acknowledged ones count as passed), 0–100. */
   readonly score: number;
-  readonly ok: boolean;
+  /** `NOT READY` while any blocker stands. */
+  readonly verdict: 'READY' | 'NOT READY';
 }
 
-/** The assembly directory is missing or is not a cloud assembly. */
-export class AssemblyError extends Error {}
-
-interface StackArtifact {
-  readonly name: string;
-  readonly templatePath: string;
-  readonly templateFile: string;
-  readonly tags: Record<string, string>;
-}
-
-/** Reads every stack artifact of an assembly, descending into nested assemblies (stages). */
-export function readStackArtifacts(assemblyDir: string): StackArtifact[] {
-  const dir = resolve(assemblyDir);
-  const manifestPath = join(dir, 'manifest.json');
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new AssemblyError(
-      `${assemblyDir} is not a directory. Pass the output of \`cdk synth\` (usually cdk.out).`,
-    );
-  }
-  if (!existsSync(manifestPath)) {
-    throw new AssemblyError(
-      `${assemblyDir} has no manifest.json: not a cloud assembly. Run \`cdk synth\` first.`,
-    );
-  }
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as JsonObject;
-  const artifacts = isObject(manifest.artifacts) ? manifest.artifacts : {};
-  const out: StackArtifact[] = [];
-  for (const [id, artifact] of Object.entries(artifacts)) {
-    if (!isObject(artifact)) continue;
-    const properties = isObject(artifact.properties) ? artifact.properties : {};
-    if (artifact.type === 'aws:cloudformation:stack' && typeof properties.templateFile === 'string') {
-      const tags: Record<string, string> = {};
-      if (isObject(properties.tags)) {
-        for (const [k, v] of Object.entries(properties.tags)) if (typeof v === 'string') tags[k] = v;
-      }
-      out.push({
-        name: typeof artifact.displayName === 'string' ? artifact.displayName : id,
-        templatePath: join(dir, properties.templateFile),
-        templateFile: properties.templateFile,
-        tags,
-      });
-    } else if (artifact.type === 'cdk:cloud-assembly' && typeof properties.directoryName === 'string') {
-      out.push(...readStackArtifacts(join(dir, properties.directoryName)));
-    }
-  }
-  return out;
-}
-
-/** Rule ids acknowledged on a resource in its template metadata, with their reasons. */
-function acknowledgementsOf(resource: TemplateResource): Map<string, string> {
-  const out = new Map<string, string>();
-  const nag = resource.metadata.cdk_nag;
-  const list: JsonValue | undefined = isObject(nag) ? nag.rules_to_suppress : undefined;
-  if (!Array.isArray(list)) return out;
-  for (const entry of list) {
-    if (isObject(entry) && typeof entry.id === 'string') {
-      out.set(entry.id, typeof entry.reason === 'string' ? entry.reason : '');
-    }
-  }
-  return out;
-}
-
-function pathOf(resource: TemplateResource): string | undefined {
-  const path = resource.metadata['aws:cdk:path'];
-  return typeof path === 'string' ? path : undefined;
+interface Tally {
+  total: number;
+  passed: number;
 }
 
 /** Runs the checklist over every stack of an assembly. */
 export function auditAssembly(assemblyDir: string, options: AuditOptions = {}): AuditReport {
-  const stacks = readStackArtifacts(assemblyDir).map((artifact) => ({
-    artifact,
-    resources: templateResources(JSON.parse(readFileSync(artifact.templatePath, 'utf8')) as JsonObject),
-  }));
-  // Composite alarms may live in another stack than their inputs: collect them assembly-wide.
+  const stacks = readAssembly(assemblyDir);
+  const references = new AssemblyReferences(stacks);
   const compositeAlarmInputs = new Set<string>();
-  for (const { resources } of stacks) compositeAlarmInputsOf(resources.values(), compositeAlarmInputs);
+  for (const s of stacks) compositeAlarmInputsOf(s.resources.values(), compositeAlarmInputs);
+  const backupResources = stacks.flatMap((s) =>
+    [...s.resources.values()]
+      .filter(
+        (r) => r.type === 'AWS::Backup::BackupSelection' || r.type === 'AWS::Backup::RestoreTestingSelection',
+      )
+      .map((r) => ({ stack: s, r })),
+  );
 
-  const audited: AuditedStack[] = stacks.map(({ artifact, resources }) => {
-    const production = options.production ?? isProductionEnvironment(artifact.tags[ENVIRONMENT_TAG]);
-    const context = { resources, production, compositeAlarmInputs };
-    const checks = READINESS_RULES.map((rule): AuditCheck => {
-      const offenders: AuditOffender[] = [];
-      const acknowledged: AuditAcknowledged[] = [];
-      let checked = 0;
-      for (const resource of resources.values()) {
-        if (!rule.resourceTypes.includes(resource.type)) continue;
-        const result = rule.check(resource, context, options);
-        if (result.status === 'not-applicable') continue;
-        checked += 1;
-        if (result.status === 'compliant') continue;
-        const ack = acknowledgementsOf(resource).get(readinessRuleId(rule));
-        if (ack !== undefined) {
-          acknowledged.push({ logicalId: resource.logicalId, path: pathOf(resource), reason: ack });
-        } else {
-          offenders.push({ logicalId: resource.logicalId, path: pathOf(resource), reasons: result.reasons });
-        }
-      }
-      const status = checked === 0 ? 'not-applicable' : offenders.length > 0 ? 'fail' : 'pass';
-      return {
-        rule: readinessRuleId(rule),
-        title: rule.title,
-        fix: rule.fix,
-        status,
-        checked,
-        offenders,
-        acknowledged,
-      };
-    });
-    return { name: artifact.name, templateFile: artifact.templateFile, production, checks };
-  });
-
-  const all = audited.flatMap((s) => s.checks);
-  const passed = all.filter((c) => c.status === 'pass').length;
-  const failed = all.filter((c) => c.status === 'fail').length;
-  const score = passed + failed === 0 ? 100 : Math.floor((100 * passed) / (passed + failed));
-  return { assembly: resolve(assemblyDir), stacks: audited, passed, failed, score, ok: failed === 0 };
-}
-
-/** The human-readable report: per stack, each check with its offenders and the fix. */
-export function formatAuditReport(report: AuditReport, { verbose = false } = {}): string {
-  const lines: string[] = [`Production-readiness audit of ${report.assembly}`, ''];
-  for (const stack of report.stacks) {
-    lines.push(`${stack.name}${stack.production ? ' (production)' : ''}  [${stack.templateFile}]`);
-    for (const check of stack.checks) {
-      if (check.status === 'not-applicable' && !verbose) continue;
-      const mark = check.status === 'pass' ? 'PASS' : check.status === 'fail' ? 'FAIL' : ' n/a';
-      const count = check.status === 'not-applicable' ? '' : ` (${check.checked} checked)`;
-      lines.push(`  ${mark}  ${check.rule}: ${check.title}${count}`);
-      for (const o of check.offenders) {
-        lines.push(`          ${o.logicalId}${o.path ? ` (${o.path})` : ''}: ${o.reasons.join('; ')}`);
-      }
-      if (check.offenders.length > 0) lines.push(`          fix: ${check.fix}`);
-      for (const a of check.acknowledged) {
-        lines.push(`          acknowledged ${a.logicalId}${a.path ? ` (${a.path})` : ''}: ${a.reason}`);
+  const findings: AuditFinding[] = [];
+  const acknowledged: AuditAcknowledged[] = [];
+  const tally: Tally = { total: 0, passed: 0 };
+  const checkedByStack = new Map<AssemblyStack, number>();
+  const record = (
+    rule: RuleInfo,
+    stack: AssemblyStack | undefined,
+    resource: TemplateResource | undefined,
+    result: RuleResult,
+  ) => {
+    if (result.status === 'not-applicable') return;
+    const weight = SEVERITY_WEIGHT[rule.severity];
+    tally.total += weight;
+    if (stack) checkedByStack.set(stack, (checkedByStack.get(stack) ?? 0) + 1);
+    if (result.status === 'compliant') {
+      tally.passed += weight;
+      return;
+    }
+    const ruleId = readinessRuleId(rule);
+    if (stack && resource) {
+      const acks = acknowledgementsOf(stack, resource);
+      const as = [ruleId, ...(rule.equivalents ?? [])].find((id) => acks.has(id));
+      if (as !== undefined) {
+        tally.passed += weight;
+        acknowledged.push({
+          rule: ruleId,
+          stack: stack.name,
+          logicalId: resource.logicalId,
+          path: pathOf(resource),
+          acknowledgedAs: as,
+          reason: acks.get(as) ?? '',
+        });
+        return;
       }
     }
-    lines.push('');
+    findings.push({
+      rule: ruleId,
+      title: rule.title,
+      group: rule.group,
+      severity: rule.severity,
+      stack: stack?.name,
+      templateFile: stack?.templateFile,
+      logicalId: resource?.logicalId,
+      path: resource ? pathOf(resource) : undefined,
+      reasons: result.reasons,
+      fix: fixFor(rule, resource?.type, result),
+    });
+  };
+
+  const audited: AuditedStack[] = [];
+  const productionOf = new Map<AssemblyStack, boolean>();
+  for (const stack of stacks) {
+    const decision = decideProduction({
+      flag: options.production,
+      namedStacks: options.productionStacks,
+      tags: stack.tags,
+      stageName: stack.stageName,
+      stackNames: [stack.name, stack.stackName ?? stack.artifactId],
+    });
+    productionOf.set(stack, decision.production);
+    audited.push({
+      name: stack.name,
+      templateFile: stack.templateFile,
+      templatePath: stack.templatePath,
+      production: decision.production,
+      productionReason: decision.why,
+      checked: 0,
+    });
   }
-  lines.push(
-    `Score: ${report.score}% (${report.passed} passed, ${report.failed} failed of ${report.passed + report.failed} applicable checks ` +
-      `over ${report.stacks.length} stack${report.stacks.length === 1 ? '' : 's'})`,
-  );
-  lines.push(report.ok ? 'Result: READY' : 'Result: NOT READY');
-  return lines.join('\n');
+
+  for (const stack of stacks) {
+    const context: TemplateContext = {
+      resources: stack.resources,
+      production: productionOf.get(stack) ?? false,
+      compositeAlarmInputs,
+      remoteBackupResources: backupResources.filter((b) => b.stack !== stack).map((b) => b.r),
+    };
+    for (const rule of READINESS_RULES) {
+      for (const resource of stack.resources.values()) {
+        if (!rule.resourceTypes.includes(resource.type)) continue;
+        record(rule, stack, resource, rule.check(resource, context, options));
+      }
+    }
+  }
+  const model = { stacks, references };
+  for (const rule of ASSEMBLY_RULES) {
+    for (const e of rule.evaluate(model)) record(rule, e.stack, e.resource, e.result);
+  }
+
+  const order = (f: AuditFinding) => SEVERITIES.indexOf(f.severity) * 10 + RULE_GROUPS.indexOf(f.group);
+  findings.sort((a, b) => order(a) - order(b));
+  const counts = { blocker: 0, hardening: 0, cleanup: 0 };
+  for (const f of findings) counts[f.severity] += 1;
+  const score = readinessScore(tally.passed, tally.total, findings.length > 0);
+  const rules = [...READINESS_RULES, ...ASSEMBLY_RULES]
+    .map((r) => ({
+      fixByType: r.fixByType,
+      id: r.id,
+      group: r.group,
+      severity: r.severity,
+      title: r.title,
+      why: r.why,
+      seed: r.seed,
+      fix: r.fix,
+      equivalents: r.equivalents,
+      ruleId: readinessRuleId(r),
+    }))
+    .sort(
+      (a, b) =>
+        SEVERITIES.indexOf(a.severity) * 10 +
+        RULE_GROUPS.indexOf(a.group) -
+        (SEVERITIES.indexOf(b.severity) * 10 + RULE_GROUPS.indexOf(b.group)),
+    );
+  return {
+    assembly: resolve(assemblyDir),
+    stacks: audited.map((s, i) => ({ ...s, checked: checkedByStack.get(stacks[i]) ?? 0 })),
+    rules,
+    findings,
+    acknowledged,
+    counts,
+    score,
+    verdict: counts.blocker > 0 ? 'NOT READY' : 'READY',
+  };
+}
+
+/**
+ * The severity-weighted share of checks passed, as a whole percentage: rounded to nearest
+ * (2 of 3 is 67%, not 66%), but never 100 while a finding stands nor 0 while something passed.
+ */
+export function readinessScore(passedWeight: number, totalWeight: number, anyFinding: boolean): number {
+  if (totalWeight === 0) return 100;
+  const rounded = Math.round((100 * passedWeight) / totalWeight);
+  if (!anyFinding) return rounded;
+  return Math.min(99, Math.max(passedWeight > 0 ? 1 : 0, rounded));
+}
+
+/** Whether the report has a finding at or above a severity (`cleanup`: any finding). */
+export function hasFindingsAtOrAbove(report: AuditReport, severity: Severity): boolean {
+  const limit = SEVERITIES.indexOf(severity);
+  return report.findings.some((f) => SEVERITIES.indexOf(f.severity) <= limit);
 }

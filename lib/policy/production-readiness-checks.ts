@@ -6,23 +6,28 @@ import {
   type PolicyValidationPluginReport,
   Stack,
   Stage,
+  Validations,
 } from 'aws-cdk-lib';
 import { NagMessageLevel, NagPack, type NagPackProps, NagRuleCompliance } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { decideProduction } from './production';
 import {
   compositeAlarmInputsOf,
+  fixFor,
   DEFAULT_MINIMUM_BACKUP_RETENTION_DAYS,
-  ENVIRONMENT_TAG,
   isObject,
-  isProductionEnvironment,
   type JsonObject,
   READINESS_PACK_NAME,
   READINESS_RULES,
+  readinessRuleId,
+  type ReadinessRule,
   type TemplateContext,
   type TemplateResource,
   templateResources,
   toTemplateResource,
 } from './readiness-rules';
+
+const BACKUP_TYPES = ['AWS::Backup::BackupSelection', 'AWS::Backup::RestoreTestingSelection'];
 
 /** Props of {@link ProductionReadinessChecks}. */
 export interface ProductionReadinessChecksProps extends NagPackProps {
@@ -33,8 +38,9 @@ export interface ProductionReadinessChecksProps extends NagPackProps {
   readonly minimumBackupRetentionDays?: number;
 
   /**
-   * Treat every stack as production (deletion protection required on databases).
-   * @default - a stack is production when its `Environment` tag is `production` or `prod`
+   * Treat every stack as production (`true`) or none (`false`): Multi-AZ and deletion
+   * protection are then required (or not) everywhere.
+   * @default - per stack: its `Environment` tag, else its stage or stack name (`Production`, `my-app-prod`)
    */
   readonly production?: boolean;
 }
@@ -74,6 +80,9 @@ export class ProductionReadinessChecks extends NagPack {
   private readonly production?: boolean;
   private templatesByPath = new Map<string, JsonObject>();
   private compositeInputs = new Set<string>();
+  /** AWS Backup selections of every template, with the template they come from. */
+  private backupResources: Array<{ template: Map<string, TemplateResource>; resource: TemplateResource }> =
+    [];
   private readonly stackTemplates = new Map<Stack, StackTemplate>();
 
   constructor(scope?: IConstruct, props: ProductionReadinessChecksProps = {}) {
@@ -95,7 +104,9 @@ export class ProductionReadinessChecks extends NagPack {
     for (const path of context.templatePaths) {
       const template = JSON.parse(readFileSync(path, 'utf8')) as JsonObject;
       this.templatesByPath.set(resolve(path), template);
-      compositeAlarmInputsOf(templateResources(template).values(), this.compositeInputs);
+      const resources = templateResources(template);
+      compositeAlarmInputsOf(resources.values(), this.compositeInputs);
+      this.collectBackupResources(resources);
     }
     return super.validate(context);
   }
@@ -111,7 +122,14 @@ export class ProductionReadinessChecks extends NagPack {
   private reset(): void {
     this.templatesByPath = new Map();
     this.compositeInputs = new Set();
+    this.backupResources = [];
     this.stackTemplates.clear();
+  }
+
+  private collectBackupResources(resources: Map<string, TemplateResource>): void {
+    for (const resource of resources.values()) {
+      if (BACKUP_TYPES.includes(resource.type)) this.backupResources.push({ template: resources, resource });
+    }
   }
 
   protected checkResource(node: CfnResource): void {
@@ -119,20 +137,39 @@ export class ProductionReadinessChecks extends NagPack {
     const template = this.templateOf(stack);
     const resource = template.resources.get(stack.resolve(node.logicalId) as string);
     if (!resource) return; // a resource removed from the template (e.g. by a condition-less override)
+    const stage = Stage.of(stack);
+    const production = decideProduction({
+      flag: this.production,
+      tags: stack.tags.tagValues(),
+      stageName: stage && !Stage.isStage(stack) && stage.stageName !== '' ? stage.stageName : undefined,
+      stackNames: [stack.node.path, stack.stackName],
+    }).production;
     const context: TemplateContext = {
       resources: template.resources,
-      production: this.production ?? isProductionEnvironment(stack.tags.tagValues()[ENVIRONMENT_TAG]),
+      production,
       compositeAlarmInputs: this.compositeInputs,
+      remoteBackupResources: this.backupResources
+        .filter((b) => b.template !== template.resources)
+        .map((b) => b.resource),
     };
     const options = { minimumBackupRetentionDays: this.minimumBackupRetentionDays };
     for (const rule of READINESS_RULES) {
       if (!rule.resourceTypes.includes(resource.type)) continue;
-      const result = rule.check(resource, context, options);
+      const checked = rule.check(resource, context, options);
+      // A finding acknowledged under an equivalent rule of another pack (AwsSolutions-SMG4 for
+      // SecretRotation) carries its reason there; it is not reported twice.
+      const result =
+        checked.status === 'non-compliant' && acknowledgedAsEquivalent(node, rule)
+          ? { status: 'not-applicable' as const }
+          : checked;
       this.applyRule({
         ruleSuffixOverride: rule.id,
-        info: result.status === 'non-compliant' ? `${rule.title}: ${result.reasons.join('; ')}.` : rule.title,
-        explanation: `${rule.why} Fix: ${rule.fix}`,
-        level: NagMessageLevel.ERROR,
+        info:
+          result.status === 'non-compliant'
+            ? `${rule.title}: ${result.reasons.join('; ')}. [${rule.severity}, ${rule.group}]`
+            : rule.title,
+        explanation: `${rule.why} Fix: ${fixFor(rule, resource.type, result)}`,
+        level: rule.severity === 'cleanup' ? NagMessageLevel.WARN : NagMessageLevel.ERROR,
         node,
         rule: () =>
           result.status === 'non-compliant'
@@ -151,7 +188,10 @@ export class ProductionReadinessChecks extends NagPack {
     const stage = Stage.of(stack);
     const file = stage ? this.templatesByPath.get(resolve(stage.outdir, stack.templateFile)) : undefined;
     const resources = file ? templateResources(file) : this.renderResources(stack);
-    if (!file) compositeAlarmInputsOf(resources.values(), this.compositeInputs);
+    if (!file) {
+      compositeAlarmInputsOf(resources.values(), this.compositeInputs);
+      this.collectBackupResources(resources);
+    }
     const result = { resources };
     this.stackTemplates.set(stack, result);
     return result;
@@ -174,4 +214,20 @@ export class ProductionReadinessChecks extends NagPack {
     visit(stack);
     return out;
   }
+}
+
+/** Whether the resource (or an ancestor) acknowledges an equivalent of the rule, under its id there. */
+function acknowledgedAsEquivalent(node: CfnResource, rule: ReadinessRule): boolean {
+  const ids = new Set(rule.equivalents ?? []);
+  ids.delete(readinessRuleId(rule));
+  if (ids.size === 0) return false;
+  for (let current: IConstruct | undefined = node; current; current = current.node.scope) {
+    for (const entry of current.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !isObject(entry.data as JsonObject))
+        continue;
+      for (const id of Object.keys(entry.data as JsonObject))
+        if (ids.has(id.replace(/^annotation::/i, ''))) return true;
+    }
+  }
+  return false;
 }

@@ -309,7 +309,7 @@ export class RestoreVerification extends Construct {
     acknowledgeRestoreVerificationFindings(this, this.heartbeatScheduleRole);
 
     // Marks the source database as covered by a restore test: the ProductionReadiness rule
-    // RDSRestoreVerified (lib/policy) reads this tag. A no-op on imported instances.
+    // RestoreTested (lib/policy) reads this tag. A no-op on imported instances.
     Tags.of(props.instance).add(RESTORE_VERIFIED_MARKER, this.node.path);
   }
 

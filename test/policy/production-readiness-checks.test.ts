@@ -4,9 +4,17 @@ import { join } from 'node:path';
 import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import { ProductionReadinessChecks, READINESS_RULES, secretLookingValue } from '../../lib/policy';
+import {
+  ASSEMBLY_RULES,
+  ProductionReadinessChecks,
+  READINESS_RULES,
+  SEVERITIES,
+  secretLookingValue,
+} from '../../lib/policy';
 import { readFindings, type PolicyFinding } from '../helpers/synth';
+import { MVP_FIXTURES } from '../fixtures/audit';
 import { addReadyStacks } from '../fixtures/ready-app';
+import { FOCUSED_CASES } from './focused-cases';
 import { buildUnreadyApp, UNREADY_OFFENDERS } from '../fixtures/unready-app';
 
 /** Synthesizes an app with the pack and returns the pack's findings. */
@@ -39,11 +47,16 @@ describe('ProductionReadinessChecks', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('every rule is covered by the unready fixture', () => {
-    expect(Object.keys(UNREADY_OFFENDERS).sort()).toEqual(READINESS_RULES.map((r) => r.id).sort());
+  test('every rule has an offender in the unready app, an MVP fixture or the focused cases below', () => {
+    const covered = new Set([
+      ...Object.keys(UNREADY_OFFENDERS),
+      ...MVP_FIXTURES.flatMap((f) => f.planted.map((p) => p.rule)),
+      ...FOCUSED_CASES,
+    ]);
+    expect(READINESS_RULES.map((r) => r.id).filter((id) => !covered.has(id))).toEqual([]);
   });
 
-  describe.each(READINESS_RULES.map((r) => [r.id] as const))('%s', (ruleId) => {
+  describe.each(Object.keys(UNREADY_OFFENDERS).map((id) => [id] as const))('%s', (ruleId) => {
     const id = `ProductionReadiness-${ruleId}`;
 
     test('flags each non-compliant resource of the unready app', () => {
@@ -61,16 +74,25 @@ describe('ProductionReadinessChecks', () => {
     expect(rulesAt(findings, 'ReadyStaging')).toEqual([]);
   });
 
-  test('findings are errors that name the reason', () => {
-    const backups = findings.find((f) => f.rule === 'ProductionReadiness-RDSBackups');
+  test('findings name the reason, severity and group; blockers and hardening are errors, cleanup warnings', () => {
+    const backups = findings.find((f) => f.rule === 'ProductionReadiness-Backups');
     expect(backups?.severity).toBe('error');
     expect(backups?.description).toContain('backups are kept 1 day(s); at least 7 are required');
-    expect(backups?.description).toContain('CopyTagsToSnapshot is not enabled');
+    expect(backups?.description).toContain('[blocker, data]');
+    const tags = findings.find((f) => f.rule === 'ProductionReadiness-SnapshotTags');
+    expect(tags?.severity).toBe('warning');
+    expect(tags?.description).toContain('CopyTagsToSnapshot is not enabled');
   });
 
-  test('a staging database without deletion protection is not flagged, a production one is', () => {
+  test('a staging database without deletion protection or Multi-AZ is not flagged, a production one is', () => {
     expect(rulesAt(findings, 'ReadyStaging/Database')).toEqual([]);
-    expect(rulesAt(findings, 'Unready/Database')).toContain('ProductionReadiness-RDSDeletionProtection');
+    expect(rulesAt(findings, 'Unready/Database')).toEqual(
+      expect.arrayContaining(['ProductionReadiness-DeletionProtection', 'ProductionReadiness-MultiAZ']),
+    );
+  });
+
+  test('an acknowledgement under an equivalent rule of another pack counts (AwsSolutions-SMG4 for SecretRotation)', () => {
+    expect(rulesAt(findings, 'Ready/ApiSecret')).toEqual([]);
   });
 
   test('the inputs of a composite alarm need no action of their own', () => {
@@ -126,6 +148,7 @@ describe('ProductionReadinessChecks options and acknowledgements', () => {
   test('production: true requires deletion protection on untagged stacks', () => {
     const app = new App();
     const stack = new Stack(app, 'Untagged');
+    // Untagged, and neither its stage nor its name says production.
     new rds.CfnDBInstance(stack, 'Db', {
       engine: 'postgres',
       dbInstanceClass: 'db.t4g.micro',
@@ -136,11 +159,12 @@ describe('ProductionReadinessChecks options and acknowledgements', () => {
     const rules = (pack: ProductionReadinessChecks) =>
       pack.validateScope(app).violations.map((v) => v.ruleName);
     expect(rules(new ProductionReadinessChecks())).toEqual([]);
-    expect(rules(new ProductionReadinessChecks(undefined, { production: true }))).toEqual([
-      'ProductionReadiness-RDSDeletionProtection',
+    expect(rules(new ProductionReadinessChecks(undefined, { production: true })).sort()).toEqual([
+      'ProductionReadiness-DeletionProtection',
+      'ProductionReadiness-MultiAZ',
     ]);
     expect(rules(new ProductionReadinessChecks(undefined, { minimumBackupRetentionDays: 14 }))).toEqual([
-      'ProductionReadiness-RDSBackups',
+      'ProductionReadiness-Backups',
     ]);
   });
 
@@ -179,10 +203,30 @@ describe('secret-looking values', () => {
 
 describe('RULES.md', () => {
   const rulesDoc = readFileSync(join(__dirname, '..', '..', 'lib', 'policy', 'RULES.md'), 'utf8');
+  const seeds = rulesDoc.split(/^## /m).find((s) => s.startsWith('The seeds\n')) ?? '';
+  const all = [...READINESS_RULES, ...ASSEMBLY_RULES];
 
-  test.each(READINESS_RULES.map((r) => [r.id] as const))('documents %s (what, why, fix)', (ruleId) => {
-    const section = rulesDoc.split(/^## /m).find((s) => s.startsWith(`${ruleId}\n`));
-    expect(section).toBeDefined();
-    for (const part of ['**What**', '**Why**', '**Fix**']) expect(section).toContain(part);
+  test.each(all.map((r) => [r.id, r] as const))(
+    'documents %s (severity, seed, what, why, fix)',
+    (ruleId, rule) => {
+      const section = rulesDoc.split(/^## /m).find((s) => s.startsWith(`${ruleId}\n`));
+      expect(section).toBeDefined();
+      for (const part of ['**Severity**', '**Seed**', '**What**', '**Why**', '**Fix**'])
+        expect(section).toContain(part);
+      expect(section).toContain(`**Severity**: ${rule.severity}`);
+      expect(section).toContain(`**Seed**: ${rule.seed}`);
+      // The doc says what the rule code says: the same why and fix, word for word.
+      expect(section).toContain(`**Why**: ${rule.why}`);
+      expect(section).toContain(`**Fix**: ${rule.fix}`);
+      expect(seeds).toContain(`**${rule.seed}**`);
+    },
+  );
+
+  test('lists the rules blockers first, then hardening, then cleanup', () => {
+    const order = [...rulesDoc.matchAll(/\*\*Severity\*\*: (\w+)/g)].map((m) => m[1]);
+    expect(order).toHaveLength(all.length);
+    expect(
+      [...order].sort((a, b) => SEVERITIES.indexOf(a as never) - SEVERITIES.indexOf(b as never)),
+    ).toEqual(order);
   });
 });

@@ -167,7 +167,7 @@ describe.each(['staging', 'production'] as const)('templates of %s', (env) => {
   });
 
   test('no Lambda environment holds a literal credential', () => {
-    const rule = READINESS_RULES.find((r) => r.id === 'LambdaEnvironmentSecrets')!;
+    const rule = READINESS_RULES.find((r) => r.id === 'PlaintextSecrets')!;
     const offenders: string[] = [];
     let functions = 0;
     for (const { stack, json } of templates) {
@@ -176,6 +176,7 @@ describe.each(['staging', 'production'] as const)('templates of %s', (env) => {
         resources,
         production: env === 'production',
         compositeAlarmInputs: new Set<string>(),
+        remoteBackupResources: [],
       };
       for (const resource of resources.values()) {
         if (resource.type !== 'AWS::Lambda::Function') continue;

@@ -118,7 +118,7 @@ describe.each([
     }
   });
 
-  test('tags the source database as restore-verified (ProductionReadiness-RDSRestoreVerified)', () => {
+  test('tags the source database as restore-verified (ProductionReadiness-RestoreTested)', () => {
     synthEnvironment(env).stateful.hasResourceProperties('AWS::RDS::DBInstance', {
       Tags: Match.arrayWith([
         {
