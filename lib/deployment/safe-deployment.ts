@@ -12,6 +12,7 @@ import { createHookFunction, grantSecretRead, managedPolicyFinding } from './hoo
 import type { SafeDeploymentProps, SmokeTestTarget, TrafficShift } from './props';
 import { validateSafeDeployment } from './validation';
 
+export * from './canary-arithmetic';
 export * from './props';
 
 /**
