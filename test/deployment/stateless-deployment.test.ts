@@ -6,6 +6,7 @@ import { type EnvironmentName, loadEnvironmentConfig } from '../../lib/config';
 import { ShipshapeStage, stageId } from '../../lib/stages/shipshape-stage';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { newTestApp, readFindings } from '../helpers/synth';
+import { alarmResourceDimensions } from './alarm-dimensions';
 
 /** One environment as the app builds it: service, safe deployment and edge in the stateless stack. */
 function synthWithDeployment(name: EnvironmentName) {
@@ -61,18 +62,7 @@ describe.each([
   test('no alarm of the synthesized stack watches Resource=<function>:<version>', () => {
     const versions = Object.keys(result.stateless.findResources('AWS::Lambda::Version'));
     expect(versions.length).toBeGreaterThan(0);
-    const resourceDimensions: string[] = [];
-    const collect = (node: unknown): void => {
-      if (Array.isArray(node)) return node.forEach(collect);
-      if (node === null || typeof node !== 'object') return;
-      const record = node as Record<string, unknown>;
-      if (record.Name === 'Resource' && 'Value' in record)
-        resourceDimensions.push(JSON.stringify(record.Value));
-      Object.values(record).forEach(collect);
-    };
-    for (const alarm of Object.values(result.stateless.findResources('AWS::CloudWatch::Alarm'))) {
-      collect(alarm.Properties);
-    }
+    const resourceDimensions = alarmResourceDimensions(result.stateless);
     // The deployment group's Lambda-level alarm has Resource=<function>:live at least.
     expect(resourceDimensions.some((value) => value.includes(':live'))).toBe(true);
     for (const value of resourceDimensions) {
