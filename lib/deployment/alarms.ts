@@ -16,10 +16,13 @@
 //   never writes its EMF line. `Resource=<function>:<version>` only ever sees direct invocations
 //   of the version (the gate's self-test), never the alias's traffic: nothing here uses it.
 //
-// Missing data is NOT BREACHING on all three. During a canary a minute without datapoints means
-// the new version served no request in it: no evidence of failure. `breaching` would roll back
-// (and notify) every quiet canary; `missing` would leave the alarm INSUFFICIENT_DATA, which
-// CodeDeploy ignores too but which hides on a dashboard that the canary saw nothing. A version
+// Missing data is NOT BREACHING on all three
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
+// During a canary a minute without datapoints means the new version served no request in it: no
+// evidence of failure. `breaching` would roll back (and notify) every quiet canary; `missing`
+// would leave the alarm INSUFFICIENT_DATA, which does not stop a deployment either (CodeDeploy
+// acts on ALARM: https://docs.aws.amazon.com/codedeploy/latest/userguide/monitoring-create-alarms.html)
+// but hides on a dashboard that the canary saw nothing. A version
 // too broken to publish anything is caught by the Lambda-level alarm (its failed invocations are
 // datapoints) and by the migration gate's self-test before any traffic shifts.
 import { Duration } from 'aws-cdk-lib';
