@@ -63,7 +63,7 @@ const OPTIONS = {
 
 export async function run(argv: string[], injected?: CommandDeps): Promise<number> {
   return withDeps(injected, (deps) =>
-    runGuarded(deps, argv.includes('--json'), async (out) => {
+    runGuarded(deps, argv.includes('--json'), async (out, changes) => {
       const values = parseFlags(argv, OPTIONS);
       if (values.help) {
         deps.stdout.write(HELP);
@@ -84,7 +84,7 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
       const {
         PutMetricDataCommand,
       }: typeof import('@aws-sdk/client-cloudwatch') = require('@aws-sdk/client-cloudwatch');
-      const rt = await createRuntime(deps, out, flags, timeoutMinutes * 60_000);
+      const rt = await createRuntime(deps, out, flags, timeoutMinutes * 60_000, changes);
       const stackName = statelessStackName(flags.environment);
       out.step(`Reading ${stackName} in ${flags.region}`);
       const outputs = await readServiceOutputs(rt.clients.cloudFormation, stackName, flags.region, rt.signal);
@@ -107,8 +107,12 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
       out.step(
         `Recorded live version ${recorded}; the drill rolls back to version ${plan.toVersion} and forward again`,
       );
+      out.step(
+        'Plan of the rollback (the roll-forward mirrors it, with the same hooks and alarm treatment):',
+      );
+      for (const line of engine.describePlan(plan, outputs)) out.info(`    ${line}`);
       if (flags.environment === 'production' && values.yes !== true) {
-        await confirmProduction(deps, out, flags.environment, 'drill a rollback in production');
+        await confirmProduction(deps, out, flags.environment, 'drill a rollback');
       }
 
       const publish = async (measured: { succeeded: boolean; rollback?: number; recover?: number }) => {

@@ -54,7 +54,8 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
       const stackName = statelessStackName(flags.environment);
       const outputs = await readServiceOutputs(rt.clients.cloudFormation, stackName, flags.region, rt.signal);
       const state = await engine.readServiceState(rt, outputs);
-      const liveSchema = await engine.readSchemaVersion(rt, outputs.functionName, state.alias.version);
+      const live = await engine.readVersionDeclaration(rt, outputs.functionName, state.alias.version);
+      const liveSchema = live.schema;
       const previous = await engine.findPreviousVersion(rt, outputs, state);
 
       let rollback: { possible: boolean; reason: string; exitCode?: number };

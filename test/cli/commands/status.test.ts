@@ -1,6 +1,6 @@
 import { run } from '../../../lib/cli/commands/status';
 import { ExitCode } from '../../../lib/cli/exit-codes';
-import { deployment, FakeWorld, type FakeWorldOptions, MIGRATIONS_WITH_CONTRACT } from '../../helpers/cli';
+import { deployment, FakeWorld, type FakeWorldOptions } from '../../helpers/cli';
 
 let world: FakeWorld;
 function setup(options: FakeWorldOptions = {}): FakeWorld {
@@ -58,7 +58,7 @@ describe('shipshape status', () => {
   test('says why a rollback is not possible (schema) with the refusal exit code in --json', async () => {
     setup({
       versions: { '41': '0004_add_note_slug', '42': '0005_drop_note_legacy_title' },
-      migrations: MIGRATIONS_WITH_CONTRACT,
+      contracts: { '41': 'none', '42': '0005:0004' },
       deployments: history(),
     });
     await expect(run(['--env', 'staging', '--json'], world.deps())).resolves.toBe(ExitCode.OK);
@@ -67,7 +67,7 @@ describe('shipshape status', () => {
     };
     expect(result.rollback.possible).toBe(false);
     expect(result.rollback.exitCode).toBe(ExitCode.REFUSED);
-    expect(result.rollback.reason).toContain('0005_drop_note_legacy_title');
+    expect(result.rollback.reason).toContain('includes the contract migration 0005 (completes 0004)');
   });
 
   test('says a rollback is already running', async () => {
