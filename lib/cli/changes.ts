@@ -21,10 +21,24 @@ interface Entry {
 
 export class ChangeLog {
   private readonly entries: Entry[] = [];
+  private inFlight: string | undefined;
 
-  /** True once anything was changed. */
+  /** True once anything was changed, or a change was requested and its answer is awaited. */
   public get changed(): boolean {
-    return this.entries.length > 0;
+    return this.entries.length > 0 || this.inFlight !== undefined;
+  }
+
+  /**
+   * Marks a mutating request as sent (e.g. `CreateDeployment version 42 → 41`) until `work`
+   * settles: an interruption meanwhile cannot claim that nothing changed.
+   */
+  public async during<T>(request: string, work: () => Promise<T>): Promise<T> {
+    this.inFlight = request;
+    try {
+      return await work();
+    } finally {
+      this.inFlight = undefined;
+    }
   }
 
   /** Records a change; `running` describes what keeps going in AWS until {@link finished}. */
@@ -48,6 +62,7 @@ export class ChangeLog {
     for (const entry of this.entries) {
       lines.push(`  - ${entry.change}${entry.outcome ? ` (${entry.outcome})` : ''}`);
     }
+    if (this.inFlight) lines.push(`  - maybe: ${this.inFlight} (sent; its answer had not come back)`);
     const running = this.entries.flatMap((e) => (e.running ? [e.running] : []));
     if (running.length === 0) {
       lines.push('Still running: nothing.');

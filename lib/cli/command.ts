@@ -34,6 +34,11 @@ export interface CommandDeps {
    */
   readonly migrationsDir?: string;
   readonly pollIntervalMs: number;
+  /**
+   * Where the command records what it changes (reported on Ctrl-C and failures).
+   * @default - a new log per command
+   */
+  readonly changes?: ChangeLog;
 }
 
 /** Flags every environment command accepts. */
@@ -151,7 +156,7 @@ export async function runGuarded(
   body: (out: Output, changes: ChangeLog) => Promise<ExitCodeValue>,
 ): Promise<number> {
   const out = new Output({ stdout: deps.stdout, stderr: deps.stderr, json });
-  const changes = new ChangeLog();
+  const changes = deps.changes ?? new ChangeLog();
   try {
     return await body(out, changes);
   } catch (error) {
@@ -193,9 +198,19 @@ export async function runGuarded(
 /** Real terminals, real clock, real AWS. Ctrl-C aborts `signal` instead of killing the process. */
 export function defaultDeps(): CommandDeps & { dispose(): void } {
   const controller = new AbortController();
+  const changes = new ChangeLog();
+  // The first Ctrl-C aborts `signal` (the command stops waiting and reports); a second one exits
+  // at once, still saying what was changed, with the matching exit code.
   const onSigint = () => {
-    if (controller.signal.aborted) process.exit(ExitCode.INTERRUPTED);
-    controller.abort();
+    if (!controller.signal.aborted) {
+      controller.abort();
+      return;
+    }
+    const report = changes.changed
+      ? ['shipshape: second Ctrl-C: exiting at once.', ...changes.report()]
+      : ['shipshape: second Ctrl-C: exiting at once; nothing was changed.'];
+    process.stderr.write(`${report.join('\n')}\n`);
+    process.exit(changes.changed ? ExitCode.INTERRUPTED_AFTER_CHANGE : ExitCode.INTERRUPTED);
   };
   process.on('SIGINT', onSigint);
   return {
@@ -222,6 +237,7 @@ export function defaultDeps(): CommandDeps & { dispose(): void } {
     createClients: async (region, profile) =>
       (require('./aws') as typeof import('./aws')).createAwsClients({ region, profile }),
     pollIntervalMs: 5_000,
+    changes,
     dispose: () => process.off('SIGINT', onSigint),
   };
 }

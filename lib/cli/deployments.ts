@@ -266,18 +266,21 @@ export async function startShift(
   let deploymentId: string | undefined;
   try {
     // No abort signal: once sent, the call must finish so that we know the deployment id.
-    const response = await rt.clients.codeDeploy.send(
-      new CreateDeploymentCommand({
-        applicationName: outputs.codeDeployApplication,
-        deploymentGroupName: outputs.deploymentGroupName,
-        deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
-        description,
-        overrideAlarmConfiguration: { ...ROLLBACK_ALARM_OVERRIDE },
-        revision: {
-          revisionType: 'AppSpecContent',
-          appSpecContent: { content: lambdaAppSpec(outputs, fromVersion, toVersion, hooks) },
-        },
-      }),
+    const request = `CreateDeployment ${outputs.aliasName} version ${fromVersion} → ${toVersion}`;
+    const response = await rt.changes.during(request, () =>
+      rt.clients.codeDeploy.send(
+        new CreateDeploymentCommand({
+          applicationName: outputs.codeDeployApplication,
+          deploymentGroupName: outputs.deploymentGroupName,
+          deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+          description,
+          overrideAlarmConfiguration: { ...ROLLBACK_ALARM_OVERRIDE },
+          revision: {
+            revisionType: 'AppSpecContent',
+            appSpecContent: { content: lambdaAppSpec(outputs, fromVersion, toVersion, hooks) },
+          },
+        }),
+      ),
     );
     deploymentId = response.deploymentId;
   } catch (error) {
@@ -321,8 +324,10 @@ export async function executePlan(
   const started = rt.now();
   if (plan.kind === 'stop') {
     rt.out.step(`Stopping deployment ${plan.deploymentId} with automatic rollback`);
-    await rt.clients.codeDeploy.send(
-      new StopDeploymentCommand({ deploymentId: plan.deploymentId, autoRollbackEnabled: true }),
+    await rt.changes.during(`StopDeployment ${plan.deploymentId} with automatic rollback`, () =>
+      rt.clients.codeDeploy.send(
+        new StopDeploymentCommand({ deploymentId: plan.deploymentId, autoRollbackEnabled: true }),
+      ),
     );
     rt.changes.record(`stopped deployment ${plan.deploymentId} with automatic rollback`, plan.deploymentId, {
       what: `CodeDeploy's automatic rollback of ${plan.deploymentId}, putting version ${plan.toVersion} back on 100%`,

@@ -131,11 +131,15 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
             ExitCode.INTERRUPTED,
           );
         }
-        const result = await migrations.migrate({
-          ...options(invocation, dir, dryRun),
-          connection: invocation.url.toString(),
-          logger: logger(out, changes, invocation.command),
-        });
+        const run = () =>
+          migrations.migrate({
+            ...options(invocation, dir, dryRun),
+            connection: invocation.url.toString(),
+            logger: logger(out, changes, invocation.command),
+          });
+        const result = dryRun
+          ? await run()
+          : await changes.during(`migrate ${invocation.command} on ${database}`, run);
         printResult(out, result, database, environment);
         if (deps.signal.aborted && changes.changed) {
           throw new CliError(
