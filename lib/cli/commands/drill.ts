@@ -79,7 +79,11 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
         );
       }
 
-      const { readServiceOutputs, statelessStackName }: typeof import('../aws') = require('../aws');
+      const {
+        isAbortError,
+        readServiceOutputs,
+        statelessStackName,
+      }: typeof import('../aws') = require('../aws');
       const engine: typeof import('../deployments') = require('../deployments');
       const {
         PutMetricDataCommand,
@@ -146,14 +150,20 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
           `Published ${data.map((d) => `${d.MetricName}=${d.Value}`).join(', ')} to ${DRILL_NAMESPACE}`,
         );
       };
+      // Ctrl-C: the drill stops at once (no restore deployment, no metrics) and says what runs.
+      const interrupted = (error: unknown) =>
+        rt.signal.aborted ||
+        isAbortError(error) ||
+        (error instanceof CliError && error.exitCode === ExitCode.INTERRUPTED);
       const restoreHint = `To put the recorded version back: shipshape rollback --env ${flags.environment} --to ${recorded} --yes`;
       const fail = async (
         step: string,
         error: unknown,
         measured: { rollback?: number; recover?: number },
       ) => {
-        if (error instanceof CliError && error.exitCode === ExitCode.INTERRUPTED) {
-          throw new CliError(`${error.message}\n${restoreHint}`, ExitCode.INTERRUPTED);
+        if (interrupted(error)) {
+          const first = error instanceof CliError ? error.message : 'Interrupted (Ctrl-C).';
+          throw new CliError(`${first}\n${restoreHint}`, ExitCode.INTERRUPTED);
         }
         try {
           await publish({ succeeded: false, ...measured });
@@ -206,7 +216,7 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
       } catch (error) {
         // The previous version took traffic but is unhealthy: put the recorded version back first.
         // (A failed or stopped rollback deployment leaves the recorded version live on its own.)
-        if (shifted && !(error instanceof CliError && error.exitCode === ExitCode.INTERRUPTED)) {
+        if (shifted && !interrupted(error)) {
           out.warn(
             `shipshape: ${error instanceof Error ? error.message : String(error)}; restoring version ${recorded}`,
           );

@@ -142,6 +142,18 @@ describe('shipshape drill: refusals and failures', () => {
     expect(world.stderr).not.toContain('nothing was changed');
   });
 
+  test('Ctrl-C during the health check after the shift creates no restore deployment and publishes nothing', async () => {
+    // Sleeps 1-2 are the deployment polls; sleep 3 is the pause between health checks.
+    setup({ abortOnSleep: 3, health: [{ healthy: false, detail: 'HTTP 500' }] });
+    await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.INTERRUPTED_AFTER_CHANGE);
+    expect(world.mutations()).toEqual(['CodeDeploy.CreateDeployment']);
+    expect(world.stderr).toContain(
+      '  - created deployment d-NEW1: live version 42 → 41, all at once, alarms not polled (succeeded)',
+    );
+    expect(world.stderr).toContain('Still running: nothing.');
+    expect(world.stderr).toContain('shipshape rollback --env staging --to 42 --yes');
+  });
+
   test('--help documents the metrics', async () => {
     setup();
     await expect(run(['-h'], world.deps())).resolves.toBe(ExitCode.OK);
