@@ -240,6 +240,8 @@ export interface DeploymentResult {
  * cannot block it. Specifying it needs the codedeploy:UpdateDeploymentGroup permission.
  * https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_CreateDeployment.html
  * https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_AlarmConfiguration.html
+ * Without it, any of the group's alarms in ALARM stops the deployment (status Stopped):
+ * https://docs.aws.amazon.com/codedeploy/latest/userguide/monitoring-create-alarms.html
  * Canary deployments of new code are created by CloudFormation, not here, and keep the group's
  * alarms in full.
  */

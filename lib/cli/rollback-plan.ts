@@ -161,7 +161,13 @@ function schemaRefusal(verdict: Exclude<SchemaVerdict, { verdict: 'compatible' }
   );
 }
 
-/** Human-readable lines describing a plan. */
+/**
+ * Human-readable lines describing a plan. A `stop` plan uses StopDeployment with
+ * `autoRollbackEnabled`, after which CodeDeploy itself redeploys the last known good revision
+ * (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_StopDeployment.html,
+ * https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-rollback-and-redeploy.html);
+ * the CLI cannot set that deployment's alarm configuration, so the plan says so.
+ */
 export function describePlan(plan: RollbackPlan, outputs: ServiceOutputs): string[] {
   if (plan.kind === 'stop') {
     return [
