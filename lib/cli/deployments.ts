@@ -275,7 +275,7 @@ export async function startShift(
           applicationName: outputs.codeDeployApplication,
           deploymentGroupName: outputs.deploymentGroupName,
           deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
-          description,
+          description: shortDescription(description),
           overrideAlarmConfiguration: { ...ROLLBACK_ALARM_OVERRIDE },
           revision: {
             revisionType: 'AppSpecContent',
@@ -314,6 +314,15 @@ export async function startShift(
     },
   );
   return deploymentId;
+}
+
+/**
+ * CodeDeploy rejects a long description (DescriptionTooLongException, limit not documented:
+ * https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_CreateDeployment.html), which
+ * must never be what stops a rollback: keep it short; the full reason is printed anyway.
+ */
+function shortDescription(description: string): string {
+  return description.length <= 160 ? description : `${description.slice(0, 159)}…`;
 }
 
 /** Carries out a plan and waits until the target version carries all traffic. */

@@ -215,6 +215,18 @@ describe('shipshape rollback: schema safety from the deployed declarations', () 
     );
   });
 
+  test('a long reason is printed in full but cut to 160 characters in the deployment description', async () => {
+    setup({ contracts: { '42': null } });
+    const reason = `checked by hand ${'x'.repeat(180)}`;
+    await expect(
+      run(['--env', 'staging', '--skip-schema-check', '--reason', reason], world.deps()),
+    ).resolves.toBe(ExitCode.OK);
+    expect(world.stderr).toContain(reason);
+    const input = world.codeDeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input;
+    expect(input.description).toHaveLength(160);
+    expect(input.description!.endsWith('…')).toBe(true);
+  });
+
   test.each([
     [['--skip-schema-check'], '--skip-schema-check needs --reason'],
     [['--skip-schema-check', '--reason', '  '], '--skip-schema-check needs --reason'],
