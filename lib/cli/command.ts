@@ -139,6 +139,7 @@ export async function createRuntime(
     healthCheck: (url, signal) => deps.healthCheck(url, signal),
     signal: deps.signal,
     changes,
+    environment: flags.environment,
     pollIntervalMs: deps.pollIntervalMs,
     waitTimeoutMs,
   };

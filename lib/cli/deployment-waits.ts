@@ -6,7 +6,7 @@
 import { GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import type { ServiceOutputs } from './aws';
 import { isAbortError, isCredentialError } from './aws';
-import { type AliasState, type HealthResult, readAlias, type Runtime } from './deployments';
+import { type AliasState, type HealthResult, readAlias, type Runtime, statusCommand } from './deployments';
 import { CliError, ExitCode } from './exit-codes';
 import { elapsedSeconds, formatDuration } from './output';
 
@@ -49,7 +49,7 @@ async function guard<T>(rt: Runtime, deploymentId: string, what: string, call: (
     throw new CliError(
       `${credentials ? 'AWS credentials expired' : 'Lost track of the deployment'} while waiting (${cause}). ${what} ` +
         `Deployment ${deploymentId} keeps running in CodeDeploy.\n` +
-        `  Check:  aws deploy get-deployment --deployment-id ${deploymentId}   (or: shipshape status)` +
+        `  Check:  aws deploy get-deployment --deployment-id ${deploymentId}   (or: ${statusCommand(rt)})` +
         (credentials ? '\nRefresh the credentials (e.g. aws sso login) before checking.' : ''),
       credentials ? ExitCode.EXPIRED_CREDENTIALS : ExitCode.FAILED,
     );
@@ -101,7 +101,7 @@ export async function waitForDeployment(
       rt.changes.finished(deploymentId, `${status.toLowerCase()}: ${reason}`);
       throw new CliError(
         `Deployment ${deploymentId} ${status.toLowerCase()}: ${reason}. CodeDeploy kept or restored the previous ` +
-          `version; check with 'shipshape status'.`,
+          `version; check with '${statusCommand(rt)}'.`,
         ExitCode.FAILED,
       );
     }

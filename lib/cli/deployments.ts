@@ -48,6 +48,8 @@ export interface Runtime {
   readonly signal: AbortSignal;
   /** What this command has changed so far (reported on Ctrl-C). */
   readonly changes: ChangeLog;
+  /** The environment (`--env`), for the commands printed to follow a deployment. */
+  readonly environment?: string;
   /** @default 5 seconds */
   readonly pollIntervalMs: number;
   /** Give up waiting for a deployment after this long. */
@@ -298,7 +300,7 @@ export async function startShift(
   }
   if (!deploymentId) {
     throw new CliError(
-      'CodeDeploy accepted the deployment but returned no id; check `shipshape status` before retrying.',
+      `CodeDeploy accepted the deployment but returned no id; check '${statusCommand(rt)}' before retrying.`,
       ExitCode.FAILED,
     );
   }
@@ -308,12 +310,17 @@ export async function startShift(
     {
       what: `deployment ${deploymentId} in CodeDeploy; all at once, so the alias is never left half-shifted`,
       commands: [
-        `Check:  aws deploy get-deployment --deployment-id ${deploymentId}   (or: shipshape status)`,
+        `Check:  aws deploy get-deployment --deployment-id ${deploymentId}   (or: ${statusCommand(rt)})`,
         `Stop:   aws deploy stop-deployment --deployment-id ${deploymentId} --auto-rollback-enabled`,
       ],
     },
   );
   return deploymentId;
+}
+
+/** `shipshape status --env <env>`: how to see where a deployment stands. */
+export function statusCommand(rt: Pick<Runtime, 'environment'>): string {
+  return `shipshape status${rt.environment ? ` --env ${rt.environment}` : ''}`;
 }
 
 /**
@@ -343,7 +350,7 @@ export async function executePlan(
     rt.changes.record(`stopped deployment ${plan.deploymentId} with automatic rollback`, plan.deploymentId, {
       what: `CodeDeploy's automatic rollback of ${plan.deploymentId}, putting version ${plan.toVersion} back on 100%`,
       commands: [
-        `Check:  shipshape status   (or: aws lambda get-alias --function-name ${outputs.functionName} --name ${outputs.aliasName})`,
+        `Check:  ${statusCommand(rt)}   (or: aws lambda get-alias --function-name ${outputs.functionName} --name ${outputs.aliasName})`,
       ],
     });
     await waitForAlias(rt, outputs, plan.toVersion, started, plan.deploymentId);

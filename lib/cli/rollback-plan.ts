@@ -10,6 +10,7 @@ import {
   findPreviousVersion,
   readVersionDeclaration,
   type Runtime,
+  statusCommand,
   type ServiceState,
 } from './deployments';
 import { CliError, ExitCode } from './exit-codes';
@@ -74,7 +75,7 @@ export async function planRollback(
   if (active?.isRollback) {
     throw new CliError(
       `A rollback is already in progress: deployment ${active.id} (${active.status}). Follow it with ` +
-        `'shipshape status' or 'aws deploy get-deployment --deployment-id ${active.id}'.`,
+        `'${statusCommand(rt)}' or 'aws deploy get-deployment --deployment-id ${active.id}'.`,
       ExitCode.ALREADY_ROLLING_BACK,
     );
   }

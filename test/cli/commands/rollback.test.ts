@@ -514,7 +514,7 @@ describe('shipshape rollback: faults', () => {
         '  - created deployment d-NEW1: live version 42 → 41, all at once, alarms not polled\n' +
         'Still running (it carries on without this command):\n' +
         '  - deployment d-NEW1 in CodeDeploy; all at once, so the alias is never left half-shifted\n' +
-        '      Check:  aws deploy get-deployment --deployment-id d-NEW1   (or: shipshape status)\n' +
+        '      Check:  aws deploy get-deployment --deployment-id d-NEW1   (or: shipshape status --env staging)\n' +
         '      Stop:   aws deploy stop-deployment --deployment-id d-NEW1 --auto-rollback-enabled\n',
     );
     expect(world.stderr).not.toContain('nothing was changed');
