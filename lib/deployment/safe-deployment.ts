@@ -282,6 +282,11 @@ export class SafeDeployment extends Construct {
         'codedeploy:GetDeployment',
         'codedeploy:GetDeploymentGroup',
         'codedeploy:ListDeployments',
+        // CreateDeployment with `overrideAlarmConfiguration` (every rollback and drill of the CLI
+        // turns alarm polling off) also needs UpdateDeploymentGroup: "If you specify an
+        // overrideAlarmConfiguration, you need the UpdateDeploymentGroup IAM permission when
+        // calling CreateDeployment" (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_CreateDeployment.html).
+        'codedeploy:UpdateDeploymentGroup',
       ],
       resourceArns: [this.deploymentGroup.deploymentGroupArn],
     });

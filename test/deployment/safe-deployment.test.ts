@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { SafeDeployment, type SafeDeploymentProps } from '../../lib/deployment/safe-deployment';
@@ -426,6 +427,34 @@ describe('SafeDeployment traffic shifting', () => {
         ]),
       },
     });
+  });
+});
+
+describe('SafeDeployment.grantDeploy', () => {
+  test("lets an operator role start, stop and watch this group's deployments, alarm override included", () => {
+    const f = fixture();
+    const deployment = new SafeDeployment(f.stack, 'Deployment', { alias: f.alias });
+    const operator = new iam.Role(f.stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+    deployment.grantDeploy(operator);
+    const template = Template.fromStack(f.stack);
+    const policies = template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: f.stack.getLogicalId(operator.node.defaultChild as iam.CfnRole) }] },
+    });
+    const statements = Object.values(policies).flatMap(
+      (p) =>
+        (p as { Properties: { PolicyDocument: { Statement: { Action: string[] }[] } } }).Properties
+          .PolicyDocument.Statement,
+    );
+    const actions = statements.flatMap((s) => s.Action);
+    // The CLI's rollbacks and drills send overrideAlarmConfiguration, which needs UpdateDeploymentGroup.
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'codedeploy:CreateDeployment',
+        'codedeploy:StopDeployment',
+        'codedeploy:UpdateDeploymentGroup',
+      ]),
+    );
+    expect(actions).not.toContain('codedeploy:DeleteDeploymentGroup');
   });
 });
 
