@@ -90,13 +90,23 @@ export class VerificationFailedError extends Error {
 
 /** The source's most recent migrations, newest first, with when each was applied. */
 export async function readMigrationHistory(client: Client, limit = 50): Promise<AppliedMigration[]> {
-  // node-pg-migrate stores run_on as `timestamp` (no zone) written in the session time zone.
-  const { rows } = await client.query<{ name: string; run_on: Date }>(
-    `SELECT name, run_on AT TIME ZONE current_setting('TimeZone') AS run_on
+  const { rows } = await client.query<{ name: string; run_on_ms: string }>(
+    `SELECT name, ${epochMs('run_on')} AS run_on_ms
        FROM public.${MIGRATIONS_TABLE} ORDER BY id DESC LIMIT $1`,
     [limit],
   );
-  return rows.map((r) => ({ name: r.name, runOn: r.run_on.toISOString() }));
+  return rows.map((r) => ({ name: r.name, runOn: new Date(Number(r.run_on_ms)).toISOString() }));
+}
+
+/**
+ * SQL for a `timestamptz` column as milliseconds since the epoch: the one way this verifier reads
+ * times. An instant read as a number does not depend on the session's `TimeZone` (the database
+ * parameter group's, or a role's `SET TIME ZONE`) nor on the Lambda's: `run_on` and
+ * `recorded_at` are `timestamptz`, and converting them to a zone-less `timestamp` (as this file
+ * once did) made the result depend on both.
+ */
+function epochMs(column: string): string {
+  return `round(extract(epoch FROM ${column}) * 1000)::bigint`;
 }
 
 async function tableExists(client: Client, name: string): Promise<boolean> {
@@ -164,16 +174,17 @@ export async function verifyRestore(
   if (!(await tableExists(client, 'heartbeat'))) {
     failures.push('table public.heartbeat is missing, so the recovery point cannot be measured');
   } else {
-    const { rows } = await client.query<{ newest: Date | null }>(
-      `SELECT max(recorded_at) AS newest FROM public.heartbeat`,
+    const { rows } = await client.query<{ newest: string | null }>(
+      `SELECT ${epochMs('max(recorded_at)')} AS newest FROM public.heartbeat`,
     );
     if (rows[0].newest === null) {
       failures.push(
         'public.heartbeat has no rows, so the recovery point cannot be measured: is the heartbeat writer running?',
       );
     } else {
-      newestHeartbeat = rows[0].newest.toISOString();
-      rpoSeconds = seconds(requestedAt - rows[0].newest.getTime());
+      const newest = Number(rows[0].newest);
+      newestHeartbeat = new Date(newest).toISOString();
+      rpoSeconds = seconds(requestedAt - newest);
     }
   }
 

@@ -35,22 +35,28 @@ const CRITICAL_TABLES: CriticalTable[] = [
 ];
 const NEWEST_HEARTBEAT_AGE_SECONDS = 300;
 
-/** Password auth as the server's superuser, then the target user's privileges via SET ROLE. */
-const passwordConnect: ConnectFn = async (target) => {
-  const client = new Client({
-    host: target.host,
-    port: target.port,
-    database: target.database,
-    user: decodeURIComponent(server.username),
-    password: decodeURIComponent(server.password),
-    connectionTimeoutMillis: 10_000,
-  });
-  await client.connect();
-  await client.query(`SET ROLE ${client.escapeIdentifier(target.user)}`);
-  return client;
-};
+/**
+ * Password auth as the server's superuser, then the target user's privileges via SET ROLE, in the
+ * session time zone `timeZone` (a parameter group or a role setting can give any zone).
+ */
+const passwordConnectIn =
+  (timeZone?: string): ConnectFn =>
+  async (target) => {
+    const client = new Client({
+      host: target.host,
+      port: target.port,
+      database: target.database,
+      user: decodeURIComponent(server.username),
+      password: decodeURIComponent(server.password),
+      connectionTimeoutMillis: 10_000,
+    });
+    await client.connect();
+    await client.query(`SET ROLE ${client.escapeIdentifier(target.user)}`);
+    if (timeZone) await client.query(`SET TIME ZONE ${client.escapeLiteral(timeZone)}`);
+    return client;
+  };
 
-function handlerFor(database: string) {
+function handlerFor(database: string, timeZone?: string) {
   const env: VerifierEnvironment = {
     DATABASE_NAME: database,
     DATABASE_USER: 'restore_verifier',
@@ -59,7 +65,7 @@ function handlerFor(database: string) {
     CRITICAL_TABLES,
   };
   return createHandler(() => ({
-    connect: passwordConnect,
+    connect: passwordConnectIn(timeZone),
     env,
     logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
     now: () => new Date(),
@@ -82,8 +88,11 @@ async function restoreCopy(label: string, breakIt?: string): Promise<TestDatabas
   return db;
 }
 
-async function verify(db: TestDatabase, overrides: Record<string, unknown> = {}) {
-  return handlerFor(db.name)({
+async function verify(db: TestDatabase, overrides: Record<string, unknown> = {}, timeZone?: string) {
+  return handlerFor(
+    db.name,
+    timeZone,
+  )({
     action: 'verify',
     host: server.hostname,
     port: Number(server.port || 5432),
@@ -194,5 +203,46 @@ describe('verifier against a pg_dump restored into a second database', () => {
     await expect(handlerFor(source.name)({ action: 'verify', host: '' })).rejects.toMatchObject({
       name: 'UserError',
     });
+  });
+});
+
+// Far from UTC on both sides, one with a half-hour offset: UTC+14 and UTC-3:30 (UTC-2:30 in summer).
+describe.each(['Pacific/Kiritimati', 'America/St_Johns'])('with the session time zone %s', (zone) => {
+  /** The source's history as instants, read as epoch milliseconds by the superuser. */
+  async function truth(): Promise<Array<{ name: string; runOn: string }>> {
+    const { rows } = await source.pool.query<{ name: string; ms: string }>(
+      'SELECT name, round(extract(epoch FROM run_on) * 1000)::bigint AS ms FROM shipshape_migrations ORDER BY id DESC',
+    );
+    return rows.map((r) => ({ name: r.name, runOn: new Date(Number(r.ms)).toISOString() }));
+  }
+
+  test('readSource returns each migration at the instant it was applied', async () => {
+    const read = (await handlerFor(source.name, zone)({ action: 'readSource' })) as {
+      migrations: typeof sourceMigrations;
+    };
+    expect(read.migrations).toEqual(await truth());
+    expect(read.migrations).toEqual(sourceMigrations); // the same as read in the server's own zone
+  });
+
+  test('expects the migration applied just before the restore point and measures the RPO', async () => {
+    const history = await truth();
+    const read = (await handlerFor(source.name, zone)({ action: 'readSource' })) as {
+      migrations: typeof sourceMigrations;
+    };
+    const db = await restoreCopy(`tz_${zone.replace(/\W+/g, '_')}`);
+    // One second after the newest migration: a reading shifted by the zone offset puts it
+    // hours after the restore point (no migration expected) or keeps a wrong order.
+    const restorePoint = new Date(Date.parse(history[0].runOn) + 1000);
+    const result = (await verify(
+      db,
+      { sourceMigrations: read.migrations, restorePointTime: restorePoint.toISOString() },
+      zone,
+    )) as VerificationResult;
+    expect(result.expectedMigration).toBe(LATEST);
+    expect(result.passed).toBe(true);
+    expect(result.rpoSeconds).toBe(NEWEST_HEARTBEAT_AGE_SECONDS);
+    expect(Date.parse(result.newestHeartbeat!)).toBe(
+      requestedAt.getTime() - NEWEST_HEARTBEAT_AGE_SECONDS * 1000,
+    );
   });
 });
