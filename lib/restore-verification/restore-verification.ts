@@ -60,6 +60,8 @@ export class RestoreVerification extends Construct {
   public readonly verifierFunction: lambda.Function;
   /** Inserts a heartbeat row on a schedule. */
   public readonly heartbeatFunction: lambda.Function;
+  /** Database user the heartbeat writer signs in as (see {@link RestoreVerificationProps.heartbeatUser}). */
+  public readonly heartbeatUser: string;
   /** Security group of the throwaway instances: ingress from the verifier only. */
   public readonly throwawaySecurityGroup: ec2.SecurityGroup;
   /** Security group of the verifier function. */
@@ -97,7 +99,8 @@ export class RestoreVerification extends Construct {
     const orphanMaxAge = props.orphanMaxAge ?? stateMachineTimeout.plus(Duration.hours(1));
     const prefix = props.instanceIdentifierPrefix ?? 'shipshape-rv-';
     const verifierUser = props.verifierUser ?? 'restore_verifier';
-    const heartbeatUser = props.heartbeatUser ?? 'app';
+    const heartbeatUser = props.heartbeatUser ?? 'shipshape_heartbeat';
+    this.heartbeatUser = heartbeatUser;
     const port = props.port ?? 5432;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     this.schedulePeriod = props.schedulePeriod ?? periodOf(scheduleExpression);

@@ -41,10 +41,6 @@ export async function connectAs(db: TestDatabase, role: FunctionRole): Promise<C
   return client;
 }
 
-/** A client acting as the legacy shared `app` role (what the previous release signs in as). */
-export function connectAsApp(db: TestDatabase): Promise<Client> {
-  return connectAs(db, 'app');
-}
 
 /** The server process id of a client, to terminate it from outside (a crash). */
 export async function backendPid(client: Client): Promise<number> {
