@@ -5,6 +5,9 @@ import { z } from 'zod';
 import { FatalError, UserError } from '../../runtime/task-errors';
 import { type ConnectFn, iamConnect, withConnection } from '../../runtime/iam-connect';
 import { CRITICAL_TABLE_NAME_PATTERN, type CriticalTable } from '../../shared/restore-verification';
+import { classifyConnectionErrors } from './connection-errors';
+
+export { DatabaseNotReadyError, isConnectionError } from './connection-errors';
 
 /**
  * Connects as `restore_verifier` (read-only, IAM token, TLS) and
@@ -212,7 +215,7 @@ export function createHandler(make: () => Dependencies) {
   let deps: Dependencies | undefined;
   return async (raw: unknown, context?: Context): Promise<unknown> => {
     deps ??= make();
-    const { env, logger } = deps;
+    const { env, logger, connect } = deps;
     const parsed = verifierEventSchema.safeParse(raw);
     if (!parsed.success) throw new UserError(`invalid event: ${z.prettifyError(parsed.error)}`);
     const event = parsed.data;
@@ -224,7 +227,9 @@ export function createHandler(make: () => Dependencies) {
 
     if (event.action === 'readSource') {
       const target = { host: env.PROXY_ENDPOINT, port: env.DATABASE_PORT, database, user };
-      const migrations = await withConnection(deps.connect, target, (c) => readMigrationHistory(c));
+      const migrations = await classifyConnectionErrors('the source database', () =>
+        withConnection(connect, target, (c) => readMigrationHistory(c)),
+      );
       if (migrations.length === 0) throw new FatalError('the source has no applied migrations');
       logger.info('read the source migration history', {
         latest: migrations[0].name,
@@ -235,8 +240,8 @@ export function createHandler(make: () => Dependencies) {
 
     const target = { host: event.host, port: event.port, database, user };
     const now = deps.now;
-    const result = await withConnection(deps.connect, target, (c) =>
-      verifyRestore(c, event, env.CRITICAL_TABLES, now),
+    const result = await classifyConnectionErrors(`the restored copy at ${event.host}`, () =>
+      withConnection(connect, target, (c) => verifyRestore(c, event, env.CRITICAL_TABLES, now)),
     );
     if (!result.passed) {
       logger.error('restored database failed verification', { ...result });

@@ -1,6 +1,7 @@
 import { loadMigrations } from '../../../lib/migrations';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -244,5 +245,91 @@ describe.each(['Pacific/Kiritimati', 'America/St_Johns'])('with the session time
     expect(Date.parse(result.newestHeartbeat!)).toBe(
       requestedAt.getTime() - NEWEST_HEARTBEAT_AGE_SECONDS * 1000,
     );
+  });
+});
+
+/**
+ * A TCP server that answers every PostgreSQL startup packet the way a server that is still
+ * starting does: an ErrorResponse with SQLSTATE 57P03 (cannot_connect_now), then closes.
+ * https://www.postgresql.org/docs/current/protocol-message-formats.html (ErrorResponse)
+ */
+async function startingUpServer(): Promise<Server> {
+  const field = (type: string, value: string) =>
+    Buffer.concat([Buffer.from(type), Buffer.from(`${value}\0`)]);
+  const body = Buffer.concat([
+    field('S', 'FATAL'),
+    field('V', 'FATAL'),
+    field('C', '57P03'),
+    field('M', 'the database system is starting up'),
+    Buffer.from([0]),
+  ]);
+  const length = Buffer.alloc(4);
+  length.writeInt32BE(body.length + 4);
+  const message = Buffer.concat([Buffer.from('E'), length, body]);
+  const server = createServer((socket) => {
+    socket.once('data', () => socket.end(message));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+describe('connection errors right after the copy becomes available', () => {
+  let starting: Server;
+  beforeAll(async () => {
+    starting = await startingUpServer();
+  });
+  afterAll(() => new Promise<void>((resolve) => starting.close(() => resolve())));
+
+  const cases: Array<[string, () => { host: string; port: number }, RegExp]> = [
+    ['the port refuses (ECONNREFUSED)', () => ({ host: '127.0.0.1', port: 1 }), /ECONNREFUSED/],
+    [
+      'PostgreSQL is still starting (57P03 cannot_connect_now)',
+      () => ({ host: '127.0.0.1', port: (starting.address() as AddressInfo).port }),
+      /57P03: the database system is starting up/,
+    ],
+    // RFC 2606 reserves .invalid: it never resolves, as a new endpoint may not yet.
+    [
+      'the endpoint name does not resolve (DNS)',
+      () => ({ host: 'restored-copy.invalid', port: 5432 }),
+      /ENOTFOUND|EAI_AGAIN/,
+    ],
+  ];
+
+  test.each(cases)(
+    '%s: fails as DatabaseNotReady, which the state machine retries',
+    async (_what, where, detail) => {
+      const error = await verify(restored[0] ?? (await restoreCopy('conn')), where()).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ name: 'DatabaseNotReady' });
+      expect((error as Error).message).toMatch(detail);
+    },
+  );
+
+  test('reading the source fails as DatabaseNotReady when the proxy refuses', async () => {
+    const env: VerifierEnvironment = {
+      DATABASE_NAME: source.name,
+      DATABASE_USER: 'restore_verifier',
+      PROXY_ENDPOINT: '127.0.0.1',
+      DATABASE_PORT: 1,
+      CRITICAL_TABLES,
+    };
+    const handler = createHandler(() => ({
+      connect: passwordConnectIn(),
+      env,
+      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+      now: () => new Date(),
+    }));
+    await expect(handler({ action: 'readSource' })).rejects.toMatchObject({ name: 'DatabaseNotReady' });
+  });
+
+  test('a reachable copy that fails a check, or refuses the role, is not taken for a connection error', async () => {
+    const broken = await restoreCopy('not_conn', 'DROP TABLE public.notes');
+    await expect(verify(broken)).rejects.toMatchObject({ name: 'VerificationFailed' });
+    const locked = await restoreCopy('no_grant', 'REVOKE SELECT ON public.accounts FROM restore_verifier');
+    const error = await verify(locked).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: '42501' });
+    expect((error as Error).name).not.toBe('DatabaseNotReady');
   });
 });
