@@ -164,6 +164,49 @@ describe('verifier against a pg_dump restored into a second database', () => {
     expect(result.expectedMigration).toBe(LATEST);
   });
 
+  test("measures the restore point from the copy: a migration applied after the recorded point but before the copy's newest heartbeat is expected", async () => {
+    const db = await restoreCopy('measured_point');
+    const at = (minutesBefore: number) =>
+      new Date(requestedAt.getTime() - minutesBefore * 60_000).toISOString();
+    // The recorded point (the source's LatestRestorableTime before the call) is an hour old, but
+    // the copy holds a heartbeat from 5 minutes before the request, so it is at least that fresh.
+    const history = [
+      { name: LATEST, runOn: at(30) },
+      { name: PREVIOUS, runOn: at(120) },
+    ];
+    const result = (await verify(db, {
+      restorePointTime: at(60),
+      sourceMigrations: history,
+    })) as VerificationResult;
+    expect(result.passed).toBe(true);
+    expect(result.expectedMigration).toBe(LATEST);
+    expect(result.restorePointTime).toBe(at(NEWEST_HEARTBEAT_AGE_SECONDS / 60));
+    expect(result.restorePointLagSeconds).toBe(NEWEST_HEARTBEAT_AGE_SECONDS);
+  });
+
+  test('a migration applied between the measured point and the request may or may not be in the copy', async () => {
+    const db = await restoreCopy(
+      'in_window',
+      `DELETE FROM public.shipshape_migrations WHERE name = '${LATEST}'`,
+    );
+    const at = (minutesBefore: number) =>
+      new Date(requestedAt.getTime() - minutesBefore * 60_000).toISOString();
+    const history = [
+      { name: LATEST, runOn: at(1) },
+      { name: PREVIOUS, runOn: at(120) },
+    ];
+    const without = (await verify(db, {
+      restorePointTime: at(60),
+      sourceMigrations: history,
+    })) as VerificationResult;
+    expect(without).toMatchObject({ passed: true, expectedMigration: PREVIOUS, restoredMigration: PREVIOUS });
+    const withIt = (await verify(await restoreCopy('in_window_2'), {
+      restorePointTime: at(60),
+      sourceMigrations: history,
+    })) as VerificationResult;
+    expect(withIt).toMatchObject({ passed: true, expectedMigration: PREVIOUS, restoredMigration: LATEST });
+  });
+
   test('fails with a clear reason when a critical table is missing', async () => {
     const db = await restoreCopy('missing_table', 'DROP TABLE public.notes');
     await expect(verify(db)).rejects.toMatchObject({
