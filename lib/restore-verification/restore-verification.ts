@@ -18,6 +18,7 @@ import {
   type RestoreVerificationMonitoringOptions,
 } from './alarms';
 import type { AlarmTarget } from '../observability/alarm-target';
+import { buildExecutionCleanup } from './cleanup';
 import { grantRdsControl } from './permissions';
 import type { RestoreVerificationProps } from './props';
 import { buildStateMachine } from './state-machine';
@@ -52,6 +53,8 @@ const STATE_MACHINE_MARGIN = Duration.minutes(75);
 export class RestoreVerification extends Construct {
   /** The orchestrating state machine. */
   public readonly stateMachine: sfn.StateMachine;
+  /** Deletes the instance of an execution that failed, timed out or was aborted (EventBridge-triggered). */
+  public readonly cleanupStateMachine: sfn.StateMachine;
   /** The daily (by default) schedule starting the state machine. */
   public readonly schedule: scheduler.Schedule;
   /** RDS control-plane steps: janitor, start restore, describe, delete, report. */
@@ -265,6 +268,11 @@ export class RestoreVerification extends Construct {
       logRetention,
       alarmTopic: props.alarmTopic,
     });
+    this.cleanupStateMachine = buildExecutionCleanup(this, {
+      controlFunction: this.controlFunction,
+      verification: this.stateMachine,
+      logRetention,
+    }).stateMachine;
 
     // --- Schedules ---------------------------------------------------------------------------
     const schedulerPrincipal = new iam.ServicePrincipal('scheduler.amazonaws.com', {

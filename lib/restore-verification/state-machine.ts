@@ -221,7 +221,7 @@ export function buildStateMachine(
   return stateMachine;
 }
 
-function deleteTask(
+export function deleteTask(
   scope: Construct,
   controlFunction: lambda.IFunction,
   id: string,
