@@ -182,6 +182,7 @@ describe('cleanup when the execution itself ends badly', () => {
     // operator or a redeploy would: no state of its own runs, so no delete happens in it.
     const mainCalls: string[] = [];
     let aborted!: () => void;
+    let finishCheck: (value: unknown) => void = () => undefined;
     const waiting = new Promise<void>((resolve) => (aborted = resolve));
     const machine = new StateMachine(main as never);
     const handlers: Record<string, Handler> = {
@@ -195,7 +196,8 @@ describe('cleanup when the execution itself ends badly', () => {
       ReadSourceMigrations: () => ({ migrations: [] }),
       CheckRestore: () => {
         aborted();
-        return new Promise(() => undefined); // still creating when the execution is aborted
+        // Still creating when the execution is aborted; answers only afterwards.
+        return new Promise((resolve) => (finishCheck = resolve));
       },
     };
     const execution = machine.run(
@@ -219,6 +221,7 @@ describe('cleanup when the execution itself ends badly', () => {
     );
     await waiting;
     execution.abort();
+    finishCheck({ state: 'pending', status: 'creating', elapsedSeconds: 60 });
     expect(await execution.result).toBeNull();
     expect(mainCalls).not.toContain('DeleteAfterFailure');
     expect(mainCalls).not.toContain('DeleteAfterSuccess');

@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HELP, redactUrl, run } from '../../../lib/cli/commands/migrate';
 import { ExitCode, main } from '../../../lib/cli/main';
+import { loadMigrations } from '../../../lib/migrations';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres';
+
+/** The repository's migrations, oldest first. */
+const MIGRATIONS = loadMigrations().map((m) => m.name);
 
 /** Nothing listens on port 1: a command that tried to connect would fail with exit code 1, not 2. */
 const UNREACHABLE = 'postgres://operator:s3cr3t-pw@127.0.0.1:1/app';
@@ -124,7 +128,9 @@ describe('shipshape migrate', () => {
 
     test('up --dry-run lists what would run and changes nothing', async () => {
       await expect(run(['up', '--dry-run', '--database-url', db.url])).resolves.toBe(ExitCode.OK);
-      expect(stdout()).toMatch(/Would apply 4 migration\(s\) \(dry run, nothing changed\)/);
+      expect(stdout()).toMatch(
+        new RegExp(`Would apply ${MIGRATIONS.length} migration\\(s\\) \\(dry run, nothing changed\\)`),
+      );
       const history = await db.pool.query("SELECT to_regclass('public.shipshape_migrations') AS t");
       expect(history.rows[0].t).toBeNull();
     });
@@ -132,7 +138,9 @@ describe('shipshape migrate', () => {
     test('up applies the migrations (URL from DATABASE_URL) and prints them without the password', async () => {
       process.env.DATABASE_URL = db.url;
       await expect(run(['up', '--phase', 'expand', '--lock-timeout', '2s'])).resolves.toBe(ExitCode.OK);
-      expect(stdout()).toMatch(/Applied 4 migration\(s\):\n\s+0001_roles\s+expand\s+\d+ ms/);
+      expect(stdout()).toMatch(
+        new RegExp(`Applied ${MIGRATIONS.length} migration\\(s\\):\\n\\s+0001_roles\\s+expand\\s+\\d+ ms`),
+      );
       expect(stdout()).toContain('postgres://shipshape:***@');
       expect(stdout()).not.toContain(':shipshape@');
     });
@@ -140,12 +148,9 @@ describe('shipshape migrate', () => {
     test('status --json reports every migration as applied', async () => {
       await expect(run(['status', '--json', '--database-url', db.url])).resolves.toBe(ExitCode.OK);
       const status = JSON.parse(stdout()) as { migrations: Array<{ name: string; state: string }> };
-      expect(status.migrations.map((m) => `${m.name}:${m.state}`)).toEqual([
-        '0001_roles:applied',
-        '0002_heartbeat:applied',
-        '0003_accounts_and_notes:applied',
-        '0004_outbox:applied',
-      ]);
+      expect(status.migrations.map((m) => `${m.name}:${m.state}`)).toEqual(
+        MIGRATIONS.map((name) => `${name}:applied`),
+      );
     });
 
     test('down --to reverts what came after, as JSON', async () => {
@@ -153,11 +158,7 @@ describe('shipshape migrate', () => {
         ExitCode.OK,
       );
       const result = JSON.parse(stdout()) as { applied: Array<{ name: string }> };
-      expect(result.applied.map((s) => s.name)).toEqual([
-        '0004_outbox',
-        '0003_accounts_and_notes',
-        '0002_heartbeat',
-      ]);
+      expect(result.applied.map((s) => s.name)).toEqual(MIGRATIONS.slice(1).reverse());
     });
 
     test('a plan the database cannot satisfy is a usage error', async () => {
