@@ -41,7 +41,6 @@ export async function connectAs(db: TestDatabase, role: FunctionRole): Promise<C
   return client;
 }
 
-
 /** The server process id of a client, to terminate it from outside (a crash). */
 export async function backendPid(client: Client): Promise<number> {
   const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
