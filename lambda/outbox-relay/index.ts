@@ -12,6 +12,7 @@ const env = z
     QUEUE_URL: z.url(),
     RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(10).default(10),
     HISTORY_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
+    PARK_AFTER_REFUSALS: z.coerce.number().int().min(1).max(1000).default(5),
   })
   .parse(process.env);
 
@@ -38,6 +39,7 @@ export async function handler(_event: unknown, context: Context): Promise<RelayR
       logger,
       batchSize: env.RELAY_BATCH_SIZE,
       retentionDays: env.HISTORY_RETENTION_DAYS,
+      parkAfterRefusals: env.PARK_AFTER_REFUSALS,
       remainingMs: () => context.getRemainingTimeInMillis(),
       metrics: { addMetric: (name, unit, value) => metrics.addMetric(name, MetricUnit[unit], value) },
     });

@@ -9,7 +9,9 @@ export const JobMetric = {
   OUTBOX_OLDEST_AGE: 'OutboxOldestAgeSeconds',
   /** Relay: rows sent to the queue and stamped published. */
   OUTBOX_PUBLISHED: 'OutboxPublished',
-  /** Relay: rows SQS refused (left unpublished, retried on the next run). */
+  /** Relay: parked outbox rows (refused too often; wait for an operator) after a run. */
+  OUTBOX_PARKED: 'OutboxParked',
+  /** Relay: rows SQS refused or could not take (left unpublished, retried on the next run). */
   OUTBOX_SEND_FAILED: 'OutboxSendFailed',
   /** Worker: jobs acted on. */
   JOBS_PROCESSED: 'JobsProcessed',

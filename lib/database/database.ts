@@ -283,13 +283,13 @@ export class Database extends Construct {
   }
 
   /**
-   * Lets `grantee` connect through the proxy as database user `dbUser`: `rds-db:connect` on the
-   * proxy's `dbuser:<prx-id>/<dbUser>`, PostgreSQL from the grantee's security groups to the
-   * proxy's, and (end-to-end IAM) `rds-db:connect` for the proxy's role on the instance as the
-   * same user. The user must exist in PostgreSQL and be granted `rds_iam`.
+   * Lets `grantee` connect through the proxy as database user `dbUser` only: `rds-db:connect` on
+   * `dbuser:<prx-id>/<dbUser>` (the ARN format of
+   * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html),
+   * PostgreSQL to the proxy, and (end-to-end IAM) the proxy's own `rds-db:connect` on the instance
+   * as that user. One call per function, with its own database role.
    *
-   * The security-group rule is added from the grantee's side, so a grantee in a stack that
-   * depends on this one gets the rule in its own stack (no dependency cycle).
+   * The security-group rule is added on the grantee's side: in its own stack, with no cycle.
    */
   public grantConnect(grantee: iam.IGrantable & ec2.IConnectable, dbUser: string): iam.Grant {
     if (!Token.isUnresolved(dbUser) && !PG_IDENTIFIER.test(dbUser)) {

@@ -1,5 +1,5 @@
 // The alarms of BackgroundJobs: dead-letter queue not empty, oldest message too old, worker
-// invocations failing, outbox not draining. Each description ends with its runbook link.
+// invocations failing, outbox not draining, outbox rows parked. Each description ends with its runbook link.
 import type { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -13,9 +13,10 @@ export interface BackgroundJobsAlarmOptions {
   readonly alarmTopic?: sns.ITopic;
   readonly maxReceiveCount: number;
   readonly maxMessageAge: Duration;
+  readonly parkAfterRefusals: number;
 }
 
-/** Creates the four alarms in the scope of `jobs` (ids unchanged: `DeadLetterQueueNotEmptyAlarm`, …). */
+/** Creates the five alarms in the scope of `jobs` (ids unchanged: `DeadLetterQueueNotEmptyAlarm`, …). */
 export function createBackgroundJobsAlarms(
   jobs: BackgroundJobs,
   o: BackgroundJobsAlarmOptions,
@@ -76,6 +77,18 @@ export function createBackgroundJobsAlarms(
       evaluationPeriods: 3,
       // No data means the relay is not running: the backlog can only be growing.
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    }),
+    outboxParked: alarm('OutboxParkedAlarm', {
+      alarmDescription:
+        `Background jobs (${jobs.node.path}): the relay parked outbox rows that SQS refused ` +
+        `${o.parkAfterRefusals} times; those jobs will not run until an operator releases them. ` +
+        runbook('outbox-parked.md'),
+      metric: jobs.metricOutboxParked(),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // The backlog alarm already covers a relay that stopped reporting.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }),
   };
 }

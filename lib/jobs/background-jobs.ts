@@ -56,6 +56,7 @@ export class BackgroundJobs extends Construct {
     readonly oldestMessageAge: cloudwatch.Alarm;
     readonly workerErrors: cloudwatch.Alarm;
     readonly outboxBacklog: cloudwatch.Alarm;
+    readonly outboxParked: cloudwatch.Alarm;
   };
 
   constructor(scope: Construct, id: string, props: BackgroundJobsProps) {
@@ -76,7 +77,10 @@ export class BackgroundJobs extends Construct {
     const historyRetention = props.historyRetention ?? Duration.days(30);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const runbookBaseUrl = (props.runbookBaseUrl ?? 'runbooks').replace(/\/+$/, '');
-    const dbUser = props.databaseUser ?? 'app';
+    const workerUser = props.workerDatabaseUser ?? 'shipshape_jobs_worker';
+    const relayUser = props.relayDatabaseUser ?? 'shipshape_outbox_relay';
+    const legacyUsers = props.legacyDatabaseUsers ?? ['app'];
+    const parkAfterRefusals = props.parkAfterRefusals ?? 5;
 
     validateBackgroundJobs(this, {
       workerTimeout,
@@ -90,6 +94,7 @@ export class BackgroundJobs extends Construct {
       deadLetterRetention,
       maxMessageAge,
       historyRetention,
+      parkAfterRefusals,
     });
     this.maxReceiveCount = maxReceiveCount;
 
@@ -145,7 +150,6 @@ export class BackgroundJobs extends Construct {
         ? Token.asString(props.database.port)
         : String(props.database.port),
       DB_NAME: props.database.databaseName,
-      DB_USER: dbUser,
       POWERTOOLS_SERVICE_NAME: this.metricsServiceName,
       NODE_OPTIONS: '--enable-source-maps',
     };
@@ -164,6 +168,7 @@ export class BackgroundJobs extends Construct {
       environment: {
         ...workerOptions.environment,
         ...databaseEnvironment,
+        DB_USER: workerUser,
         QUEUE_URL: this.queue.queueUrl,
         MAX_RECEIVE_COUNT: String(maxReceiveCount),
         BACKOFF_BASE_SECONDS: String(backoffBase.toSeconds()),
@@ -178,7 +183,7 @@ export class BackgroundJobs extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    props.database.grantConnect(this.worker, dbUser);
+    for (const user of [workerUser, ...legacyUsers]) props.database.grantConnect(this.worker, user);
 
     this.relay = new lambda.Function(this, 'OutboxRelay', {
       ...common,
@@ -198,10 +203,12 @@ export class BackgroundJobs extends Construct {
         QUEUE_URL: this.queue.queueUrl,
         RELAY_BATCH_SIZE: '10',
         HISTORY_RETENTION_DAYS: String(historyRetention.toDays()),
+        PARK_AFTER_REFUSALS: String(parkAfterRefusals),
+        DB_USER: relayUser,
       },
     });
     this.queue.grantSendMessages(this.relay);
-    props.database.grantConnect(this.relay, dbUser);
+    for (const user of [relayUser, ...legacyUsers]) props.database.grantConnect(this.relay, user);
 
     // Our own role (not the stack-wide one the target would create), so its grant is scoped to
     // this construct and acknowledged next to it.
@@ -227,6 +234,7 @@ export class BackgroundJobs extends Construct {
       alarmTopic: props.alarmTopic,
       maxReceiveCount,
       maxMessageAge,
+      parkAfterRefusals,
     });
 
     acknowledgeBackgroundJobsFindings(this, scheduleRole);
@@ -267,6 +275,11 @@ export class BackgroundJobs extends Construct {
   /** Unpublished outbox rows left after each relay run (minimum per 5 minutes). */
   public metricOutboxBacklog(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.jobsMetric('OutboxBacklog', { statistic: cloudwatch.Stats.MINIMUM, ...props });
+  }
+
+  /** Parked outbox rows (refused too often, waiting for an operator) after each relay run (maximum per 5 minutes). */
+  public metricOutboxParked(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.jobsMetric('OutboxParked', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
   }
 
   /** Age of the oldest unpublished outbox row after each relay run, in seconds (maximum per 5 minutes). */

@@ -139,6 +139,15 @@ export interface BackgroundJobsOptions {
   readonly relaySchedule?: scheduler.ScheduleExpression;
 
   /**
+   * SQS refusals of one outbox row after which the relay parks it (it stops being retried, the
+   * `OutboxParkedAlarm` fires, and an operator releases it: runbooks/outbox-parked.md). The
+   * rest of the outbox keeps draining at full rate meanwhile. An outage (the whole call failing)
+   * is not a refusal and parks nothing.
+   * @default 5
+   */
+  readonly parkAfterRefusals?: number;
+
+  /**
    * Published outbox rows and processed-job entries are deleted after this long. Must exceed
    * the queue and DLQ retention together, or a late redelivery could be processed twice.
    * @default Duration.days(30)
@@ -201,9 +210,25 @@ export interface BackgroundJobsProps extends BackgroundJobsOptions {
   readonly database: BackgroundJobsDatabase;
 
   /**
-   * The database user the functions sign in as: an `rds_iam` role with the grants of
-   * `migrations/0004_outbox.sql`.
-   * @default 'app'
+   * The database user the worker signs in as: an `rds_iam` role that may record processed jobs
+   * and nothing else (`migrations/0007_function_roles.sql`).
+   * @default 'shipshape_jobs_worker'
    */
-  readonly databaseUser?: string;
+  readonly workerDatabaseUser?: string;
+
+  /**
+   * The database user the outbox relay signs in as: an `rds_iam` role that may claim, stamp,
+   * park and prune outbox rows and prune processed jobs (`migrations/0007_function_roles.sql`).
+   * @default 'shipshape_outbox_relay'
+   */
+  readonly relayDatabaseUser?: string;
+
+  /**
+   * Database users the functions may still connect as during the release that switches them to
+   * their own roles: a canary's previous version and a rollback still sign in as these, so the
+   * `rds-db:connect` permission stays until the release after (see docs/migrations.md, "one role
+   * per function"). Empty once every release in service uses the per-function roles.
+   * @default ['app']
+   */
+  readonly legacyDatabaseUsers?: string[];
 }

@@ -19,6 +19,7 @@ export function validateBackgroundJobs(
     deadLetterRetention: Duration;
     maxMessageAge: Duration;
     historyRetention: Duration;
+    parkAfterRefusals: number;
   },
 ): void {
   const fail = (message: string): never => {
@@ -101,5 +102,11 @@ export function validateBackgroundJobs(
           'processed_jobs entry was pruned would run twice',
       );
     }
+  }
+  if (
+    resolved(v.parkAfterRefusals) &&
+    (!Number.isInteger(v.parkAfterRefusals) || v.parkAfterRefusals < 1 || v.parkAfterRefusals > 1000)
+  ) {
+    fail(`parkAfterRefusals must be an integer from 1 to 1000, got ${v.parkAfterRefusals}`);
   }
 }

@@ -82,8 +82,10 @@ export interface RestoreVerificationOptions {
   readonly verifierUser?: string;
 
   /**
-   * Database user the heartbeat writer connects as.
-   * @default 'app'
+   * Database user the heartbeat writer connects as: a role that may insert into
+   * `public.heartbeat` and nothing else (`migrations/0007_function_roles.sql`). Only this user:
+   * the writer is not canaried, so no earlier version signs in as another one.
+   * @default 'shipshape_heartbeat'
    */
   readonly heartbeatUser?: string;
 

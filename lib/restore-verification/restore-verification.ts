@@ -18,6 +18,7 @@ import {
   type RestoreVerificationMonitoringOptions,
 } from './alarms';
 import type { AlarmTarget } from '../observability/alarm-target';
+import { buildExecutionCleanup } from './cleanup';
 import { grantRdsControl } from './permissions';
 import type { RestoreVerificationProps } from './props';
 import { buildStateMachine } from './state-machine';
@@ -52,6 +53,8 @@ const STATE_MACHINE_MARGIN = Duration.minutes(75);
 export class RestoreVerification extends Construct {
   /** The orchestrating state machine. */
   public readonly stateMachine: sfn.StateMachine;
+  /** Deletes the instance of an execution that failed, timed out or was aborted (EventBridge-triggered). */
+  public readonly cleanupStateMachine: sfn.StateMachine;
   /** The daily (by default) schedule starting the state machine. */
   public readonly schedule: scheduler.Schedule;
   /** RDS control-plane steps: janitor, start restore, describe, delete, report. */
@@ -60,6 +63,8 @@ export class RestoreVerification extends Construct {
   public readonly verifierFunction: lambda.Function;
   /** Inserts a heartbeat row on a schedule. */
   public readonly heartbeatFunction: lambda.Function;
+  /** Database user the heartbeat writer signs in as (see {@link RestoreVerificationProps.heartbeatUser}). */
+  public readonly heartbeatUser: string;
   /** Security group of the throwaway instances: ingress from the verifier only. */
   public readonly throwawaySecurityGroup: ec2.SecurityGroup;
   /** Security group of the verifier function. */
@@ -97,7 +102,8 @@ export class RestoreVerification extends Construct {
     const orphanMaxAge = props.orphanMaxAge ?? stateMachineTimeout.plus(Duration.hours(1));
     const prefix = props.instanceIdentifierPrefix ?? 'shipshape-rv-';
     const verifierUser = props.verifierUser ?? 'restore_verifier';
-    const heartbeatUser = props.heartbeatUser ?? 'app';
+    const heartbeatUser = props.heartbeatUser ?? 'shipshape_heartbeat';
+    this.heartbeatUser = heartbeatUser;
     const port = props.port ?? 5432;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     this.schedulePeriod = props.schedulePeriod ?? periodOf(scheduleExpression);
@@ -262,6 +268,11 @@ export class RestoreVerification extends Construct {
       logRetention,
       alarmTopic: props.alarmTopic,
     });
+    this.cleanupStateMachine = buildExecutionCleanup(this, {
+      controlFunction: this.controlFunction,
+      verification: this.stateMachine,
+      logRetention,
+    }).stateMachine;
 
     // --- Schedules ---------------------------------------------------------------------------
     const schedulerPrincipal = new iam.ServicePrincipal('scheduler.amazonaws.com', {

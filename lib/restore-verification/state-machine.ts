@@ -46,6 +46,23 @@ export function buildStateMachine(
     return task;
   };
 
+  // A step that connects to PostgreSQL retries `DatabaseNotReady` (refused, timed out, DNS not
+  // resolving yet, 57P03 starting up: lambda/restore-verification/verifier/connection-errors.ts)
+  // with backoff: right after RDS reports the copy `available` it may not take sessions yet.
+  // 15 s doubling, at most 5 minutes apart, 6 retries: about 16 minutes in all. Full jitter
+  // and MaxDelaySeconds per https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
+  const retryUntilReachable = (task: tasks.LambdaInvoke): tasks.LambdaInvoke => {
+    task.addRetry({
+      errors: ['DatabaseNotReady'],
+      interval: Duration.seconds(15),
+      backoffRate: 2,
+      maxAttempts: 6,
+      maxDelay: Duration.minutes(5),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    return task;
+  };
+
   // Failure branch: delete, publish Success=0, notify, fail. Every step continues on error.
   const failed = new sfn.Fail(scope, 'RestoreVerificationFailed', {
     errorPath: '$.failure.Error',
@@ -99,7 +116,9 @@ export function buildStateMachine(
   );
   const readSource = onError(
     retryTransient(
-      invoke('ReadSourceMigrations', opts.verifierFunction, { action: 'readSource' }, '$.source'),
+      retryUntilReachable(
+        invoke('ReadSourceMigrations', opts.verifierFunction, { action: 'readSource' }, '$.source'),
+      ),
     ),
   );
   const wait = new sfn.Wait(scope, 'WaitForRestore', { time: sfn.WaitTime.duration(opts.pollInterval) });
@@ -115,18 +134,20 @@ export function buildStateMachine(
   );
   const verify = onError(
     retryTransient(
-      invoke(
-        'Verify',
-        opts.verifierFunction,
-        {
-          action: 'verify',
-          host: sfn.JsonPath.stringAt('$.status.host'),
-          port: sfn.JsonPath.numberAt('$.status.port'),
-          restorePointTime: sfn.JsonPath.stringAt('$.restore.restorePointTime'),
-          requestedAt: sfn.JsonPath.stringAt('$.restore.requestedAt'),
-          sourceMigrations: sfn.JsonPath.listAt('$.source.migrations'),
-        },
-        '$.verification',
+      retryUntilReachable(
+        invoke(
+          'Verify',
+          opts.verifierFunction,
+          {
+            action: 'verify',
+            host: sfn.JsonPath.stringAt('$.status.host'),
+            port: sfn.JsonPath.numberAt('$.status.port'),
+            restorePointTime: sfn.JsonPath.stringAt('$.restore.restorePointTime'),
+            requestedAt: sfn.JsonPath.stringAt('$.restore.requestedAt'),
+            sourceMigrations: sfn.JsonPath.listAt('$.source.migrations'),
+          },
+          '$.verification',
+        ),
       ),
     ),
   );
@@ -200,7 +221,7 @@ export function buildStateMachine(
   return stateMachine;
 }
 
-function deleteTask(
+export function deleteTask(
   scope: Construct,
   controlFunction: lambda.IFunction,
   id: string,

@@ -98,10 +98,20 @@ export interface ServiceOptions {
   readonly accessTokenValidity?: Duration;
 
   /**
-   * Database role the function connects as (IAM token, row-level security applies).
-   * @default 'app'
+   * Database role the function connects as (IAM token, row-level security applies); its grants
+   * are in `migrations/0007_function_roles.sql`.
+   * @default 'shipshape_api'
    */
   readonly databaseUser?: string;
+
+  /**
+   * Database users earlier releases signed in as. Versions share the function's IAM role, so
+   * during the release that changes `databaseUser` the previous version (still serving the rest
+   * of a canary, or back after a rollback) needs `rds-db:connect` as its old user. Empty once
+   * no release in service uses them (docs/migrations.md, "One role per function").
+   * @default ['app']
+   */
+  readonly legacyDatabaseUsers?: string[];
 
   /**
    * Retention of the function's log group.

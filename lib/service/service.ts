@@ -46,7 +46,7 @@ export class Service extends Construct {
     const timeout = props.timeout ?? Duration.seconds(10);
     const requestsPerMinute = props.requestsPerMinutePerCaller ?? 120;
     const accessTokenValidity = props.accessTokenValidity ?? Duration.minutes(60);
-    const databaseUser = props.databaseUser ?? 'app';
+    const databaseUser = props.databaseUser ?? 'shipshape_api';
     validateService(this, { memorySize, timeout, requestsPerMinute, accessTokenValidity, databaseUser });
     this.healthPath = props.healthPath ?? '/health';
     validateServiceCode(this, props, this.healthPath);
@@ -164,7 +164,11 @@ export class Service extends Construct {
       description: 'The version serving traffic; deployments shift this alias',
     });
 
-    props.database.grantConnect(this.function, databaseUser);
+    // The previous version keeps signing in as its user while a canary shifts traffic and after a
+    // rollback, and every version shares this role: keep its connect permission (props doc).
+    for (const user of new Set([databaseUser, ...(props.legacyDatabaseUsers ?? ['app'])])) {
+      props.database.grantConnect(this.function, user);
+    }
     props.cache.grantConnect(this.function);
 
     acknowledgeServiceFindings(this);

@@ -129,6 +129,15 @@ export class StatelessStack extends ShipshapeStack {
       alarmTopic: this.alarmTopics.page,
       runbookUrl: runbook('restore-verification-failed.md'),
     });
+    // End-to-end IAM: the proxy itself must be allowed to sign in to the instance as the writer's user.
+    database.grantConnect(this.restoreVerification.heartbeatFunction, this.restoreVerification.heartbeatUser);
+    // Per-function database roles are created by a migration that the API's deployment applies
+    // (BeforeAllowTraffic hook). CloudFormation waits for that deployment while it updates the
+    // alias (UpdatePolicy CodeDeployLambdaAliasUpdate,
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-updatepolicy.html),
+    // so functions updated after the alias never sign in as a role that does not exist yet.
+    this.jobs.node.addDependency(this.service.alias);
+    this.restoreVerification.heartbeatFunction.node.addDependency(this.service.alias);
 
     // --- Observability ----------------------------------------------------------------------
     this.observability = new Observability(this, 'Observability', {

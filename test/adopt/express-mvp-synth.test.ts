@@ -117,7 +117,7 @@ describe.each(['Staging', 'Production'])('%s, adopted', (stage) => {
       Handler: 'index.handler',
       Runtime: 'nodejs24.x',
       Environment: {
-        Variables: Match.objectLike({ DB_USER: 'app', SHIPSHAPE_SCHEMA_VERSION: '0004_baseline' }),
+        Variables: Match.objectLike({ DB_USER: 'shipshape_api', SHIPSHAPE_SCHEMA_VERSION: '0004_baseline' }),
       },
     });
     const bundle = readFileSync(join(assetOf(stage, stateless, 'Service'), 'index.js'), 'utf8');

@@ -32,10 +32,16 @@ function resolve(value: Json): string {
   throw new Error(`cannot resolve ${JSON.stringify(value)} in a state machine definition`);
 }
 
-/** The ASL definition of the only `AWS::StepFunctions::StateMachine` in a template, as JSON. */
-export function stateMachineDefinition(template: Template): Record<string, unknown> {
-  const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
-  if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
+/**
+ * The ASL definition of the one `AWS::StepFunctions::StateMachine` in a template whose logical id
+ * matches `logicalId` (any, by default), as JSON.
+ */
+export function stateMachineDefinition(template: Template, logicalId: RegExp = /./): Record<string, unknown> {
+  const machines = Object.entries(template.findResources('AWS::StepFunctions::StateMachine'))
+    .filter(([id]) => logicalId.test(id))
+    .map(([, machine]) => machine);
+  if (machines.length !== 1)
+    throw new Error(`expected one state machine matching ${logicalId}, found ${machines.length}`);
   const definition = (machines[0].Properties as { DefinitionString: Json }).DefinitionString;
   return JSON.parse(resolve(definition)) as Record<string, unknown>;
 }

@@ -1,3 +1,4 @@
+import { loadMigrations } from '../../lib/migrations';
 import {
   createTestDatabase,
   createdAtOf,
@@ -32,12 +33,7 @@ describe('test database helper', () => {
       const applied = await db.pool.query<{ name: string }>(
         'SELECT name FROM shipshape_migrations ORDER BY id',
       );
-      expect(applied.rows.map((r) => r.name)).toEqual([
-        '0001_roles',
-        '0002_heartbeat',
-        '0003_accounts_and_notes',
-        '0004_outbox',
-      ]);
+      expect(applied.rows.map((r) => r.name)).toEqual(loadMigrations().map((m) => m.name));
     } finally {
       await db.drop();
     }

@@ -130,34 +130,51 @@ describe.each(['staging', 'production'] as const)('background jobs in %s', (env)
       MAX_RECEIVE_COUNT: String(config.jobs.maxReceiveCount),
       BACKOFF_BASE_SECONDS: '10',
       BACKOFF_MAX_SECONDS: '300',
-      DB_USER: 'app',
+      DB_USER: 'shipshape_jobs_worker',
       DB_NAME: 'shipshape',
       DB_PORT: '5432',
     });
     expect(Object.keys(variables).filter((k) => /PASSWORD|SECRET|TOKEN/i.test(k))).toEqual([]);
   });
 
-  test('lets the worker and the relay sign in to the proxy as app with IAM, and reach it on 5432', () => {
-    const policies = template.findResources('AWS::IAM::Policy', {
-      Properties: {
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({
-              Action: 'rds-db:connect',
-              Resource: { 'Fn::Join': ['', Match.arrayWith(['/app'])] },
-            }),
-          ]),
-        },
-      },
+  test('lets the worker and the relay sign in to the proxy each as its own user (and app for the transition) with IAM, and reach it on 5432', () => {
+    const usersOf = (policyPrefix: string) => {
+      const policy = Object.entries(template.findResources('AWS::IAM::Policy') as Resources).find(([id]) =>
+        id.startsWith(policyPrefix),
+      )![1];
+      const document = policy.Properties.PolicyDocument as {
+        Statement: Array<{ Action: unknown; Resource: unknown }>;
+      };
+      return document.Statement.filter((s) => s.Action === 'rds-db:connect')
+        .map((s) => /\/([a-z_]+)"\]\]\}$/.exec(JSON.stringify(s.Resource))?.[1])
+        .sort();
+    };
+    expect(usersOf('JobsWorkerServiceRoleDefaultPolicy')).toEqual(['app', 'shipshape_jobs_worker']);
+    expect(usersOf('JobsOutboxRelayServiceRoleDefaultPolicy')).toEqual(['app', 'shipshape_outbox_relay']);
+    const relay = Object.values(
+      template.findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('Moves committed outbox rows') },
+      }) as Resources,
+    )[0];
+    expect((relay.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+      DB_USER: 'shipshape_outbox_relay',
+      PARK_AFTER_REFUSALS: '5',
     });
-    expect(Object.keys(policies).sort()).toEqual([
-      'JobsOutboxRelayServiceRoleDefaultPolicyC81CA620',
-      'JobsWorkerServiceRoleDefaultPolicy87F437C9',
-    ]);
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       FromPort: 5432,
       ToPort: 5432,
       SourceSecurityGroupId: { 'Fn::GetAtt': ['JobsSecurityGroupE0D954B1', 'GroupId'] },
+    });
+  });
+
+  test('alarms on parked outbox rows', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Shipshape/Jobs',
+      MetricName: 'OutboxParked',
+      Statistic: 'Maximum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmDescription: Match.stringLikeRegexp('runbooks/outbox-parked.md$'),
     });
   });
 
@@ -244,7 +261,7 @@ describe.each(['staging', 'production'] as const)('background jobs in %s', (env)
 
   test('every alarm notifies the topic and ends with a link to a runbook that exists', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources);
-    expect(alarms).toHaveLength(4);
+    expect(alarms).toHaveLength(5);
     for (const alarm of alarms) {
       const description = alarm.Properties.AlarmDescription as string;
       const link = new RegExp(`Runbook: ${config.observability.runbookBaseUrl}/([a-z0-9-]+\\.md)$`).exec(
@@ -348,6 +365,12 @@ describe('BackgroundJobs validation', () => {
   test('fails when processed-job history would be pruned before every redelivery window closes', () => {
     expect(build({ historyRetention: Duration.days(10) })).toThrow(
       /historyRetention \(10 days\) must exceed retentionPeriod \+ deadLetterRetentionPeriod \(18 days\)/,
+    );
+  });
+
+  test.each([0, 2.5, 1001])('fails when parkAfterRefusals is %s', (value) => {
+    expect(build({ parkAfterRefusals: value })).toThrow(
+      new RegExp(`parkAfterRefusals must be an integer from 1 to 1000, got ${value}`),
     );
   });
 

@@ -29,12 +29,15 @@ export class MetricsRecorder implements MetricsSink {
   }
 }
 
-/** A client connected to the test database acting as the `app` role (its grants, its RLS). */
-export async function connectAsApp(db: TestDatabase): Promise<Client> {
+/** The database roles of the functions (migrations/0007_function_roles.sql) and the legacy shared one. */
+export type FunctionRole = 'shipshape_api' | 'shipshape_jobs_worker' | 'shipshape_outbox_relay' | 'app';
+
+/** A client connected to the test database acting as `role` (its grants, its RLS). */
+export async function connectAs(db: TestDatabase, role: FunctionRole): Promise<Client> {
   const client = new Client({ connectionString: db.url, connectionTimeoutMillis: 10_000 });
   await client.connect();
   client.on('error', () => undefined); // terminated on purpose by the crash tests
-  await client.query('SET ROLE app');
+  await client.query(`SET ROLE ${client.escapeIdentifier(role)}`);
   return client;
 }
 
@@ -45,7 +48,7 @@ export async function backendPid(client: Client): Promise<number> {
 }
 
 /**
- * What the service does on POST /notes: in one transaction, as `app` with the caller's id set,
+ * What the service does on POST /notes: in one transaction, as the API's role with the caller's id set,
  * create the account if needed, insert the note and enqueue `note.created`. `beforeCommit` lets
  * a test fail the transaction after the job was written.
  */

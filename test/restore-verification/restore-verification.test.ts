@@ -136,11 +136,11 @@ describe.each([
     expect(resourcesOf(statements[0])).toMatch(/:rds-db:eu-west-1:\d{12}:dbuser:\*\/restore_verifier"/);
   });
 
-  test('the heartbeat writer can connect through the proxy only as app', () => {
+  test('the heartbeat writer can connect through the proxy only as shipshape_heartbeat', () => {
     const statements = policyStatements(template, 'RestoreVerificationHeartbeatServiceRoleDefaultPolicy');
     expect(statements).toHaveLength(1);
     expect(actionsOf(statements[0])).toEqual(['rds-db:connect']);
-    expect(resourcesOf(statements[0])).toMatch(/dbuser:.*\/app"/);
+    expect(resourcesOf(statements[0])).toMatch(/dbuser:.*\/shipshape_heartbeat"/);
   });
 
   test('the throwaway security group admits PostgreSQL from the verifier only and sends nothing', () => {
@@ -257,7 +257,10 @@ describe.each([
   });
 
   test('a failure notification goes to the page topic', () => {
-    const states = stateMachineDefinition(template).States as Record<string, Record<string, unknown>>;
+    const states = stateMachineDefinition(template, /^(?!.*Cleanup)/).States as Record<
+      string,
+      Record<string, unknown>
+    >;
     expect(states.NotifyFailure.Resource).toBe('arn:aws:states:::sns:publish');
     expect((states.NotifyFailure.Parameters as { TopicArn: string }).TopicArn).toMatch(/AlarmTopicsPage/);
   });

@@ -26,7 +26,7 @@ class InjectedFailure extends Error {
 let definition: Record<string, unknown>;
 beforeAll(() => {
   const { stack } = buildVerification();
-  definition = stateMachineDefinition(Template.fromStack(stack));
+  definition = stateMachineDefinition(Template.fromStack(stack), /^(?!.*Cleanup)/);
 });
 
 /** Runs the synthesized definition with every task replaced by a local handler; records calls. */
@@ -263,5 +263,62 @@ describe('restore verification state machine (synthesized definition, run locall
     expect(attempts).toBe(2);
     expect(run.error).toBeUndefined();
     expect(run.called('PublishSuccessMetrics')).toHaveLength(1);
+  });
+
+  const notReady = () =>
+    Object.assign(new Error('the restored copy is not reachable yet (ECONNREFUSED)'), {
+      name: 'DatabaseNotReady',
+    });
+
+  test.each(['Verify', 'ReadSourceMigrations'])(
+    '%s retries DatabaseNotReady with backoff and the run then succeeds',
+    async (state) => {
+      let attempts = 0;
+      const succeedWith =
+        state === 'Verify'
+          ? { passed: true, failures: [], rtoSeconds: 1500, rpoSeconds: 420 }
+          : { migrations: [{ name: '0003_accounts_notes', runOn: '2025-12-01T00:00:00.000Z' }] };
+      const run = await execute({
+        overrides: {
+          [state]: () => {
+            attempts += 1;
+            if (attempts <= 3) throw notReady();
+            return succeedWith;
+          },
+        },
+      });
+      expect(run.error).toBeUndefined();
+      expect(run.called(state)).toHaveLength(4);
+      expect(run.called('DeleteAfterFailure')).toHaveLength(0);
+      expect(run.called('PublishSuccessMetrics')).toHaveLength(1);
+    },
+  );
+
+  test('a copy that never becomes reachable fails after the retries, and is still cleaned up', async () => {
+    const run = await execute({
+      overrides: {
+        Verify: () => {
+          throw notReady();
+        },
+      },
+    });
+    expect(run.called('Verify')).toHaveLength(7); // the first attempt and 6 retries
+    expect(run.called('DeleteAfterFailure')).toHaveLength(1);
+    expect(run.called('NotifyFailure')[0].input.Message).toContain('Error: DatabaseNotReady');
+    expect(run.error).toBeDefined();
+  });
+
+  test('connection retries back off exponentially with full jitter, at most 5 minutes apart', () => {
+    const states = definition.States as Record<string, { Retry?: Array<Record<string, unknown>> }>;
+    for (const state of ['Verify', 'ReadSourceMigrations']) {
+      expect(states[state].Retry).toContainEqual({
+        ErrorEquals: ['DatabaseNotReady'],
+        IntervalSeconds: 15,
+        BackoffRate: 2,
+        MaxAttempts: 6,
+        MaxDelaySeconds: 300,
+        JitterStrategy: 'FULL',
+      });
+    }
   });
 });

@@ -73,7 +73,7 @@ test('the function is the adopter’s handler, with their environment and permis
       Variables: Match.objectLike({
         FEATURE_FLAGS: 'todos',
         POWERTOOLS_SERVICE_NAME: 'todo-api',
-        DB_USER: 'app',
+        DB_USER: 'shipshape_api',
         SHIPSHAPE_SCHEMA_VERSION: '0001_todos',
         CACHE_AUTH_SECRET_ARN: Match.anyValue(),
       }),

@@ -79,7 +79,7 @@ describe.each(['staging', 'production'] as EnvironmentName[])('service configure
     expect(service.alias.aliasName).toBe('live');
   });
 
-  test('may connect through the proxy as app and as no other database user', () => {
+  test('may connect through the proxy as shipshape_api, and as app for the transition release only', () => {
     // The service's own role only: other functions in the stack connect as their own users.
     const policies = template.findResources('AWS::IAM::Policy', {
       Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^ServiceServiceRole') }] },
@@ -89,11 +89,14 @@ describe.each(['staging', 'production'] as EnvironmentName[])('service configure
         (s) => s.Action === 'rds-db:connect',
       ),
     );
-    expect(connects).toHaveLength(1);
-    const resource = JSON.stringify(connects[0].Resource);
-    expect(resource).toContain(':dbuser:');
-    expect(resource).toMatch(/\/app"/);
-    expect(resource).not.toContain('*');
+    const users = connects.map((c) => {
+      const resource = JSON.stringify(c.Resource);
+      expect(resource).toContain(':dbuser:');
+      expect(resource).not.toContain('*');
+      return /\/([a-z_]+)"\]\]\}$/.exec(resource)?.[1];
+    });
+    // app: the previous version still signs in as it during the canary and after a rollback.
+    expect(users.sort()).toEqual(['app', 'shipshape_api']);
   });
 
   test('reaches the proxy on 5432 and the cache on 6379 from its own security group', () => {
@@ -172,7 +175,7 @@ describe.each(['staging', 'production'] as EnvironmentName[])('service configure
         'VERIFY_TOKEN_SIGNATURE',
       ].sort(),
     );
-    expect(variables.DB_USER).toBe('app');
+    expect(variables.DB_USER).toBe('shipshape_api');
     expect(variables.SHIPSHAPE_SCHEMA_VERSION).toMatch(/^\d{4}_[a-z0-9_]+$/);
     expect(variables.SHIPSHAPE_SCHEMA_CONTRACTS).toMatch(/^(none|\d{4}:\d{4}(,\d{4}:\d{4})*)$/);
     expect(variables.DB_NAME).toBe('shipshape');

@@ -59,7 +59,11 @@ export type ControlEvent = z.infer<typeof controlEventSchema>;
 
 export interface StartRestoreResult {
   readonly instanceIdentifier: string;
-  /** The source's latest restorable time when the restore was requested: the restore point. */
+  /**
+   * The source's latest restorable time read just before the restore call: a lower bound of the
+   * restore point (`UseLatestRestorableTime` takes the value at the call). The verifier measures
+   * the real point from the copy's newest heartbeat.
+   */
   readonly restorePointTime: string;
   /** When the restore was requested: the start of the measured RTO. */
   readonly requestedAt: string;

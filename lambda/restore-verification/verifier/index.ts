@@ -5,6 +5,9 @@ import { z } from 'zod';
 import { FatalError, UserError } from '../../runtime/task-errors';
 import { type ConnectFn, iamConnect, withConnection } from '../../runtime/iam-connect';
 import { CRITICAL_TABLE_NAME_PATTERN, type CriticalTable } from '../../shared/restore-verification';
+import { classifyConnectionErrors } from './connection-errors';
+
+export { DatabaseNotReadyError, isConnectionError } from './connection-errors';
 
 /**
  * Connects as `restore_verifier` (read-only, IAM token, TLS) and
@@ -75,11 +78,16 @@ export interface VerificationResult {
   readonly restoredMigration: string | null;
   readonly tables: TableCheck[];
   readonly newestHeartbeat: string | null;
+  /**
+   * The restore point measured from the copy: the later of the source's latest restorable time
+   * read before the restore call and the copy's newest heartbeat (see {@link verifyRestore}).
+   */
+  readonly restorePointTime: string;
   /** Data lost had the source died when the restore was requested: request time − newest heartbeat. */
   readonly rpoSeconds: number | null;
   /** From the restore request to the end of verification. */
   readonly rtoSeconds: number;
-  /** How far the latest restorable time trailed the request (the PITR log-shipping lag). */
+  /** How far the measured restore point trailed the request (the PITR log-shipping lag). */
   readonly restorePointLagSeconds: number;
 }
 
@@ -90,13 +98,23 @@ export class VerificationFailedError extends Error {
 
 /** The source's most recent migrations, newest first, with when each was applied. */
 export async function readMigrationHistory(client: Client, limit = 50): Promise<AppliedMigration[]> {
-  // node-pg-migrate stores run_on as `timestamp` (no zone) written in the session time zone.
-  const { rows } = await client.query<{ name: string; run_on: Date }>(
-    `SELECT name, run_on AT TIME ZONE current_setting('TimeZone') AS run_on
+  const { rows } = await client.query<{ name: string; run_on_ms: string }>(
+    `SELECT name, ${epochMs('run_on')} AS run_on_ms
        FROM public.${MIGRATIONS_TABLE} ORDER BY id DESC LIMIT $1`,
     [limit],
   );
-  return rows.map((r) => ({ name: r.name, runOn: r.run_on.toISOString() }));
+  return rows.map((r) => ({ name: r.name, runOn: new Date(Number(r.run_on_ms)).toISOString() }));
+}
+
+/**
+ * SQL for a `timestamptz` column as milliseconds since the epoch: the one way this verifier reads
+ * times. An instant read as a number does not depend on the session's `TimeZone` (the database
+ * parameter group's, or a role's `SET TIME ZONE`) nor on the Lambda's: `run_on` and
+ * `recorded_at` are `timestamptz`, and converting them to a zone-less `timestamp` (as this file
+ * once did) made the result depend on both.
+ */
+function epochMs(column: string): string {
+  return `round(extract(epoch FROM ${column}) * 1000)::bigint`;
 }
 
 async function tableExists(client: Client, name: string): Promise<boolean> {
@@ -108,7 +126,21 @@ async function tableExists(client: Client, name: string): Promise<boolean> {
 
 const seconds = (ms: number) => Math.max(0, Math.round(ms / 1000));
 
-/** Runs every check on a connected client of the restored database. Never throws on a failed check. */
+/**
+ * Runs every check on a connected client of the restored database. Never throws on a failed check.
+ *
+ * The restore point is measured from the copy. `input.restorePointTime` is the source's
+ * LatestRestorableTime read just before the restore call, which asks for
+ * `UseLatestRestorableTime`; that time only moves forward, so the copy's real point is at or
+ * after it, by however long the call took to reach RDS. The copy itself has no
+ * LatestRestorableTime to ask for (it is created without backups, and LatestRestorableTime
+ * describes backups: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBInstance.html).
+ * What the copy does hold is its newest heartbeat row, written at most one heartbeat interval
+ * before the real point. So the measured restore point is the later of the two: a lower bound
+ * backed by data found in the copy. Every migration the source applied at or before it must be
+ * in the copy; one applied after it and before the request may or may not be, so either
+ * outcome passes.
+ */
 export async function verifyRestore(
   client: Client,
   input: VerifyInput,
@@ -116,14 +148,39 @@ export async function verifyRestore(
   now: () => Date = () => new Date(),
 ): Promise<VerificationResult> {
   const failures: string[] = [];
-  const restorePoint = Date.parse(input.restorePointTime);
   const requestedAt = Date.parse(input.requestedAt);
 
-  const expected = input.sourceMigrations.find((m) => Date.parse(m.runOn) <= restorePoint)?.name ?? null;
-  if (expected === null) {
-    failures.push(
-      `the source had no migration applied at or before the restore point ${input.restorePointTime}`,
+  let newestHeartbeat: string | null = null;
+  let rpoSeconds: number | null = null;
+  let heartbeatMs: number | null = null;
+  if (!(await tableExists(client, 'heartbeat'))) {
+    failures.push('table public.heartbeat is missing, so the recovery point cannot be measured');
+  } else {
+    const { rows } = await client.query<{ newest: string | null }>(
+      `SELECT ${epochMs('max(recorded_at)')} AS newest FROM public.heartbeat`,
     );
+    if (rows[0].newest === null) {
+      failures.push(
+        'public.heartbeat has no rows, so the recovery point cannot be measured: is the heartbeat writer running?',
+      );
+    } else {
+      heartbeatMs = Number(rows[0].newest);
+      newestHeartbeat = new Date(heartbeatMs).toISOString();
+      rpoSeconds = seconds(requestedAt - heartbeatMs);
+    }
+  }
+  const restorePoint = Math.max(Date.parse(input.restorePointTime), heartbeatMs ?? Number.NEGATIVE_INFINITY);
+  const restorePointTime = new Date(restorePoint).toISOString();
+
+  const expected = input.sourceMigrations.find((m) => Date.parse(m.runOn) <= restorePoint)?.name ?? null;
+  // Applied after the measured point but before the request: the copy may include them.
+  const mayInclude = new Set(
+    input.sourceMigrations
+      .filter((m) => Date.parse(m.runOn) > restorePoint && Date.parse(m.runOn) <= requestedAt)
+      .map((m) => m.name),
+  );
+  if (expected === null) {
+    failures.push(`the source had no migration applied at or before the restore point ${restorePointTime}`);
   }
   let restoredMigration: string | null = null;
   if (!(await tableExists(client, MIGRATIONS_TABLE))) {
@@ -133,7 +190,7 @@ export async function verifyRestore(
       `SELECT name FROM public.${MIGRATIONS_TABLE} ORDER BY id DESC LIMIT 1`,
     );
     restoredMigration = rows[0]?.name ?? null;
-    if (expected !== null && restoredMigration !== expected) {
+    if (expected !== null && restoredMigration !== expected && !mayInclude.has(restoredMigration ?? '')) {
       failures.push(
         `restored schema is at migration ${restoredMigration ?? '(none)'} but the source was at ${expected} at the restore point`,
       );
@@ -159,24 +216,6 @@ export async function verifyRestore(
     }
   }
 
-  let newestHeartbeat: string | null = null;
-  let rpoSeconds: number | null = null;
-  if (!(await tableExists(client, 'heartbeat'))) {
-    failures.push('table public.heartbeat is missing, so the recovery point cannot be measured');
-  } else {
-    const { rows } = await client.query<{ newest: Date | null }>(
-      `SELECT max(recorded_at) AS newest FROM public.heartbeat`,
-    );
-    if (rows[0].newest === null) {
-      failures.push(
-        'public.heartbeat has no rows, so the recovery point cannot be measured: is the heartbeat writer running?',
-      );
-    } else {
-      newestHeartbeat = rows[0].newest.toISOString();
-      rpoSeconds = seconds(requestedAt - rows[0].newest.getTime());
-    }
-  }
-
   return {
     passed: failures.length === 0,
     failures,
@@ -184,6 +223,7 @@ export async function verifyRestore(
     restoredMigration,
     tables,
     newestHeartbeat,
+    restorePointTime,
     rpoSeconds,
     rtoSeconds: seconds(now().getTime() - requestedAt),
     restorePointLagSeconds: seconds(requestedAt - restorePoint),
@@ -201,7 +241,7 @@ export function createHandler(make: () => Dependencies) {
   let deps: Dependencies | undefined;
   return async (raw: unknown, context?: Context): Promise<unknown> => {
     deps ??= make();
-    const { env, logger } = deps;
+    const { env, logger, connect } = deps;
     const parsed = verifierEventSchema.safeParse(raw);
     if (!parsed.success) throw new UserError(`invalid event: ${z.prettifyError(parsed.error)}`);
     const event = parsed.data;
@@ -213,7 +253,9 @@ export function createHandler(make: () => Dependencies) {
 
     if (event.action === 'readSource') {
       const target = { host: env.PROXY_ENDPOINT, port: env.DATABASE_PORT, database, user };
-      const migrations = await withConnection(deps.connect, target, (c) => readMigrationHistory(c));
+      const migrations = await classifyConnectionErrors('the source database', () =>
+        withConnection(connect, target, (c) => readMigrationHistory(c)),
+      );
       if (migrations.length === 0) throw new FatalError('the source has no applied migrations');
       logger.info('read the source migration history', {
         latest: migrations[0].name,
@@ -224,8 +266,8 @@ export function createHandler(make: () => Dependencies) {
 
     const target = { host: event.host, port: event.port, database, user };
     const now = deps.now;
-    const result = await withConnection(deps.connect, target, (c) =>
-      verifyRestore(c, event, env.CRITICAL_TABLES, now),
+    const result = await classifyConnectionErrors(`the restored copy at ${event.host}`, () =>
+      withConnection(connect, target, (c) => verifyRestore(c, event, env.CRITICAL_TABLES, now)),
     );
     if (!result.passed) {
       logger.error('restored database failed verification', { ...result });

@@ -11,7 +11,7 @@ import { loadEnvironmentConfig } from '../../../lib/config';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres';
 import { jobsStack } from '../../jobs/jobs-stack';
 import { Template } from 'aws-cdk-lib/assertions';
-import { connectAsApp, MetricsRecorder, QUEUE_URL, silentLogger, sqsRecord } from '../jobs-support';
+import { connectAs, MetricsRecorder, QUEUE_URL, silentLogger, sqsRecord } from '../jobs-support';
 
 const sqsMock = mockClient(SQSClient);
 const sqs = new SQSClient({ region: 'eu-west-1' });
@@ -62,7 +62,7 @@ describe('jobs worker against PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('jobs_worker', { migrated: true });
-    client = await connectAsApp(db);
+    client = await connectAs(db, 'shipshape_jobs_worker');
   });
   afterAll(async () => {
     await client.end();
@@ -145,7 +145,7 @@ describe('jobs worker against PostgreSQL', () => {
 
   test('two workers receiving the same job at once act on it once', async () => {
     const job = jobBody();
-    const other = await connectAsApp(db);
+    const other = await connectAs(db, 'shipshape_jobs_worker');
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let inside!: () => void;

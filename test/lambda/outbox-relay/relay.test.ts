@@ -14,7 +14,7 @@ import { JobMetric } from '../../../lambda/shared/job-metrics';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres';
 import {
   backendPid,
-  connectAsApp,
+  connectAs,
   createNoteWithJob,
   MetricsRecorder,
   QUEUE_URL,
@@ -68,8 +68,8 @@ describe('outbox relay against PostgreSQL', () => {
     accepted = [];
     metrics = new MetricsRecorder();
     await db.pool.query('TRUNCATE outbox, processed_jobs, notes, accounts');
-    service = await connectAsApp(db);
-    relayDb = await connectAsApp(db);
+    service = await connectAs(db, 'shipshape_api');
+    relayDb = await connectAs(db, 'shipshape_outbox_relay');
   });
   afterEach(async () => {
     await service.end().catch(() => undefined);
@@ -82,7 +82,14 @@ describe('outbox relay against PostgreSQL', () => {
 
     const result = await relay();
 
-    expect(result).toEqual({ published: 1, failed: 0, backlog: 0, oldestAgeSeconds: 0 });
+    expect(result).toEqual({
+      published: 1,
+      failed: 0,
+      parkedNow: 0,
+      backlog: 0,
+      parked: 0,
+      oldestAgeSeconds: 0,
+    });
     expect(accepted).toHaveLength(1);
     expect(JSON.parse(accepted[0].MessageBody!)).toMatchObject({
       id: jobId,
@@ -124,7 +131,7 @@ describe('outbox relay against PostgreSQL', () => {
     await expect(relay()).rejects.toThrow();
     expect((await unpublished()).map((r) => r.id)).toEqual([jobId]);
 
-    relayDb = await connectAsApp(db);
+    relayDb = await connectAs(db, 'shipshape_outbox_relay');
     acceptEverything();
     expect((await relay()).published).toBe(1);
     expect(accepted.map((e) => JSON.parse(e.MessageBody!).id)).toEqual([jobId]);
@@ -145,7 +152,7 @@ describe('outbox relay against PostgreSQL', () => {
     await expect(relay()).rejects.toThrow();
     expect((await unpublished()).map((r) => r.id)).toEqual([jobId]);
 
-    relayDb = await connectAsApp(db);
+    relayDb = await connectAs(db, 'shipshape_outbox_relay');
     acceptEverything();
     await relay();
     expect(accepted.map((e) => JSON.parse(e.MessageBody!).id)).toEqual([jobId, jobId]); // sent twice
@@ -154,7 +161,7 @@ describe('outbox relay against PostgreSQL', () => {
     // Both copies reach the worker; the notification goes out once.
     const sent: Notification[] = [];
     const notifier: Notifier = { send: async (n) => void sent.push(n) };
-    const workerDb = await connectAsApp(db);
+    const workerDb = await connectAs(db, 'shipshape_jobs_worker');
     try {
       for (const record of recordsFromEntries(accepted)) {
         const response = await processBatch(
@@ -182,7 +189,7 @@ describe('outbox relay against PostgreSQL', () => {
 
   test('concurrent relays never send the same row twice (FOR UPDATE SKIP LOCKED)', async () => {
     for (let i = 0; i < 15; i++) await createNoteWithJob(service, `user-${i % 3}`);
-    const otherDb = await connectAsApp(db);
+    const otherDb = await connectAs(db, 'shipshape_outbox_relay');
 
     // The first relay's first batch hangs inside SendMessageBatch, holding its rows locked,
     // while the second relay runs from start to finish.
@@ -261,10 +268,103 @@ describe('outbox relay against PostgreSQL', () => {
     expect(sqsMock).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1); // no spinning on the same rows
   });
 
+  /** SQS refuses every entry of `refusedJobId` (as it would a message it can never take) and accepts the rest. */
+  function refuseOne(refusedJobId: string): void {
+    sqsMock.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => {
+      const entries = input.Entries ?? [];
+      const isRefused = (e: SendMessageBatchRequestEntry) => JSON.parse(e.MessageBody!).id === refusedJobId;
+      accepted.push(...entries.filter((e) => !isRefused(e)));
+      return {
+        Successful: entries
+          .filter((e) => !isRefused(e))
+          .map((e) => ({ Id: e.Id, MessageId: e.Id, MD5OfMessageBody: '' })),
+        Failed: entries
+          .filter(isRefused)
+          .map((e) => ({ Id: e.Id, Code: 'InvalidParameterValue', SenderFault: true, Message: 'refused' })),
+      };
+    });
+  }
+
+  test('one refusing row among many does not throttle the relay: the rest drain in the first run', async () => {
+    const jobs: string[] = [];
+    for (let i = 0; i < 30; i++) jobs.push((await createNoteWithJob(service, `user-${i % 3}`)).jobId);
+    refuseOne(jobs[0]); // the oldest row: in the first batch, as in the issue
+
+    const first = await relay();
+
+    // Before parking, a run stopped at the first refusal: 9 of 30 rows drained per run.
+    expect(first).toMatchObject({ published: 29, failed: 1, parkedNow: 0, backlog: 1, parked: 0 });
+    expect(new Set(accepted.map((e) => JSON.parse(e.MessageBody!).id)).size).toBe(29);
+    // The refused row was tried once in this run, not once per batch.
+    const triedRefused = sqsMock
+      .commandCalls(SendMessageBatchCommand)
+      .flatMap((c) => c.args[0].input.Entries ?? [])
+      .filter((e) => JSON.parse(e.MessageBody!).id === jobs[0]);
+    expect(triedRefused).toHaveLength(1);
+    expect(await unpublished()).toEqual([
+      { id: jobs[0], attempts: 1, last_error: 'InvalidParameterValue: refused' },
+    ]);
+  });
+
+  test('parks a row after parkAfterRefusals refusals, stops sending it, and reports it apart from the backlog', async () => {
+    const { jobId: refusedId } = await createNoteWithJob(service, 'user-a');
+    refuseOne(refusedId);
+    for (let run = 1; run <= 2; run++) {
+      expect(await relay({ parkAfterRefusals: 3 })).toMatchObject({
+        failed: 1,
+        parkedNow: 0,
+        backlog: 1,
+        parked: 0,
+      });
+    }
+    expect(await relay({ parkAfterRefusals: 3 })).toMatchObject({
+      failed: 1,
+      parkedNow: 1,
+      backlog: 0,
+      parked: 1,
+    });
+    expect(metrics.last(JobMetric.OUTBOX_PARKED)).toBe(1);
+    expect(metrics.last(JobMetric.OUTBOX_BACKLOG)).toBe(0);
+    const row = await db.pool.query(
+      'SELECT refusals, parked_at IS NOT NULL AS parked FROM outbox WHERE id = $1',
+      [refusedId],
+    );
+    expect(row.rows[0]).toEqual({ refusals: 3, parked: true });
+
+    // Parked rows are no longer claimed: new jobs go out and the parked one is not sent again.
+    const { jobId: next } = await createNoteWithJob(service, 'user-b');
+    const callsBefore = sqsMock.commandCalls(SendMessageBatchCommand).length;
+    expect(await relay({ parkAfterRefusals: 3 })).toMatchObject({ published: 1, failed: 0, parked: 1 });
+    const lastCall = sqsMock.commandCalls(SendMessageBatchCommand).slice(callsBefore);
+    expect(
+      lastCall.flatMap((c) => c.args[0].input.Entries ?? []).map((e) => JSON.parse(e.MessageBody!).id),
+    ).toEqual([next]);
+
+    // Released as the runbook says (runbooks/outbox-parked.md), it goes out on the next run.
+    await db.pool.query(
+      'UPDATE outbox SET parked_at = NULL, refusals = 0 WHERE id = $1 AND published_at IS NULL',
+      [refusedId],
+    );
+    acceptEverything();
+    expect(await relay({ parkAfterRefusals: 3 })).toMatchObject({ published: 1, parked: 0, backlog: 0 });
+    expect(await unpublished()).toEqual([]);
+  });
+
+  test('an outage parks nothing however often it repeats', async () => {
+    await createNoteWithJob(service, 'user-a');
+    sqsMock.on(SendMessageBatchCommand).rejects(new Error('connect ETIMEDOUT'));
+    for (let run = 0; run < 3; run++) await relay({ parkAfterRefusals: 1 });
+    const row = await db.pool.query('SELECT attempts, refusals, parked_at FROM outbox');
+    expect(row.rows).toEqual([{ attempts: 3, refusals: 0, parked_at: null }]);
+  });
+
   test('drains a backlog larger than one SQS batch in one run, ten messages per call', async () => {
     acceptEverything();
-    for (let i = 0; i < 23; i++) await createNoteWithJob(service, 'user-a');
+    const jobs: string[] = [];
+    for (let i = 0; i < 23; i++) jobs.push((await createNoteWithJob(service, 'user-a')).jobId);
     const result = await relay();
+    // Oldest first, in numeric id order (not the text order, where "10" sorts before "2").
+    expect(accepted.map((e) => JSON.parse(e.MessageBody!).id)).toEqual(jobs);
     expect(result).toMatchObject({ published: 23, backlog: 0 });
     expect(sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries?.length)).toEqual(
       [10, 10, 3],

@@ -8,7 +8,7 @@ const server = new URL(TEST_DATABASE_URL);
 let db: TestDatabase;
 const connectedAs: string[] = [];
 
-/** Password auth locally, then the target user's privileges (`app`) via SET ROLE. */
+/** Password auth locally, then the target user's privileges (`shipshape_heartbeat`) via SET ROLE. */
 const passwordConnect: ConnectFn = async (target) => {
   const client = new Client({
     host: target.host,
@@ -28,13 +28,13 @@ beforeAll(async () => {
 });
 afterAll(async () => db?.drop());
 
-test('writes one heartbeat row as app through the proxy endpoint and returns it', async () => {
+test('writes one heartbeat row as shipshape_heartbeat through the proxy endpoint and returns it', async () => {
   const handler = createHandler(() => ({
     connect: passwordConnect,
     env: {
       PROXY_ENDPOINT: server.hostname,
       DATABASE_NAME: db.name,
-      DATABASE_USER: 'app',
+      DATABASE_USER: 'shipshape_heartbeat',
       DATABASE_PORT: Number(server.port || 5432),
       HEARTBEAT_SOURCE: 'heartbeat-writer',
     },
@@ -43,7 +43,7 @@ test('writes one heartbeat row as app through the proxy endpoint and returns it'
   const before = Date.now();
   const first: Heartbeat = await handler({});
   const second: Heartbeat = await handler({});
-  expect(connectedAs).toEqual(['app', 'app']);
+  expect(connectedAs).toEqual(['shipshape_heartbeat', 'shipshape_heartbeat']);
   const { rows } = await db.pool.query<{ id: string; source: string; recorded_at: Date }>(
     'SELECT id, source, recorded_at FROM public.heartbeat ORDER BY id',
   );

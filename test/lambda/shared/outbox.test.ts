@@ -2,18 +2,23 @@ import type { Client } from 'pg';
 import { InvalidJobError } from '../../../lambda/shared/jobs';
 import { enqueueInTransaction } from '../../../lambda/shared/outbox';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres';
-import { connectAsApp, createNoteWithJob } from '../jobs-support';
+import { connectAs, createNoteWithJob } from '../jobs-support';
 
 describe('outbox writer and table grants', () => {
   let db: TestDatabase;
+  /** The API's role: writes jobs. */
   let app: Client;
+  /** The relay's role: stamps them. */
+  let relay: Client;
 
   beforeAll(async () => {
     db = await createTestDatabase('jobs_outbox', { migrated: true });
-    app = await connectAsApp(db);
+    app = await connectAs(db, 'shipshape_api');
+    relay = await connectAs(db, 'shipshape_outbox_relay');
   });
   afterAll(async () => {
     await app.end();
+    await relay.end();
     await db.drop();
   });
 
@@ -65,17 +70,18 @@ describe('outbox writer and table grants', () => {
     expect((await db.pool.query('SELECT count(*)::int AS n FROM outbox')).rows[0].n).toBe(before);
   });
 
-  test('app may stamp a job published but never rewrite what it says', async () => {
+  test('the relay may stamp a job published but never rewrite what it says; the API may do neither', async () => {
     await createNoteWithJob(app, 'user-a');
+    await expect(app.query('UPDATE outbox SET published_at = now()')).rejects.toThrow(/permission denied/);
     await expect(
-      app.query('UPDATE outbox SET published_at = now(), attempts = attempts + 1'),
+      relay.query('UPDATE outbox SET published_at = now(), attempts = attempts + 1'),
     ).resolves.toBeDefined();
-    await expect(app.query(`UPDATE outbox SET payload = '{}'::jsonb`)).rejects.toThrow(/permission denied/);
-    await expect(app.query(`UPDATE outbox SET job_type = 'x.y'`)).rejects.toThrow(/permission denied/);
+    await expect(relay.query(`UPDATE outbox SET payload = '{}'::jsonb`)).rejects.toThrow(/permission denied/);
+    await expect(relay.query(`UPDATE outbox SET job_type = 'x.y'`)).rejects.toThrow(/permission denied/);
   });
 
   test('restore_verifier may read the job tables but not change them', async () => {
-    const verifier = await connectAsApp(db);
+    const verifier = await connectAs(db, 'app');
     try {
       await verifier.query('RESET ROLE');
       await verifier.query('SET ROLE restore_verifier');
