@@ -263,6 +263,7 @@ async function runProperty(name: string, property: fc.IAsyncProperty<[HostileReq
   } catch (error) {
     throw new Error(
       `${name} failed; reproduce with SHIPSHAPE_PROPERTY_SEED=${SEED}\n${(error as Error).message}\n${String((error as Error).cause)}`,
+      { cause: error },
     );
   }
 }
