@@ -55,7 +55,13 @@ describe('migrate: round trips on the repository migrations', () => {
 
   test('each migration reverts to exactly the schema before it, and re-applies to the same schema', async () => {
     const levels = [schemaOf(db)];
-    for (const expected of ['0001_roles', '0002_heartbeat', '0003_accounts_and_notes', '0004_outbox']) {
+    for (const expected of [
+      '0001_roles',
+      '0002_heartbeat',
+      '0003_accounts_and_notes',
+      '0004_outbox',
+      '0005_idempotency_keys',
+    ]) {
       const up = await migrate({ direction: 'up', count: 1, connection: db.url });
       expect(up.applied.map((s) => s.name)).toEqual([expected]);
       levels.push(schemaOf(db));
@@ -76,6 +82,7 @@ describe('migrate: round trips on the repository migrations', () => {
     const before = schemaOf(db);
     const down = await migrate({ direction: 'down', to: '0000', connection: db.url });
     expect(down.applied.map((s) => s.name)).toEqual([
+      '0005_idempotency_keys',
       '0004_outbox',
       '0003_accounts_and_notes',
       '0002_heartbeat',
@@ -85,7 +92,7 @@ describe('migrate: round trips on the repository migrations', () => {
     expect(await appliedNames(db)).toEqual([]);
 
     const up = await migrate({ direction: 'up', connection: db.url });
-    expect(up.applied).toHaveLength(4);
+    expect(up.applied).toHaveLength(5);
     expect(schemaOf(db)).toEqual(before);
   });
 
@@ -121,6 +128,7 @@ describe('migrate: round trips on the repository migrations', () => {
       ['0002_heartbeat', 'expand', 'applied', false],
       ['0003_accounts_and_notes', 'expand', 'applied', false],
       ['0004_outbox', 'expand', 'applied', false],
+      ['0005_idempotency_keys', 'expand', 'applied', false],
     ]);
     expect(status.migrations[0].appliedAt).toBeInstanceOf(Date);
     expect(status.unknownApplied).toEqual([]);
@@ -138,7 +146,7 @@ describe('migrate: planning', () => {
     // The deploy hook passes its Powertools Logger; the runner's logger type accepts it as is.
     const logger = new Logger({ serviceName: 'migrate-test', logLevel: 'SILENT' });
     const result = await migrate({ direction: 'up', dryRun: true, connection: db.url, logger });
-    expect(result).toMatchObject({ dryRun: true, applied: [{ name: '0001_roles' }, {}, {}, {}] });
+    expect(result).toMatchObject({ dryRun: true, applied: [{ name: '0001_roles' }, {}, {}, {}, {}] });
     expect(await tableNames(db)).toEqual([]);
   });
 
@@ -148,6 +156,7 @@ describe('migrate: planning', () => {
     await migrate({ direction: 'up', connection: db.url });
     const down = await migrate({ direction: 'down', to: '0001_roles', connection: db.url });
     expect(down.applied.map((s) => s.name)).toEqual([
+      '0005_idempotency_keys',
       '0004_outbox',
       '0003_accounts_and_notes',
       '0002_heartbeat',
@@ -197,7 +206,7 @@ describe('migrate: planning', () => {
       await expect(migrate({ direction: 'down', connection: db.url })).rejects.toBeInstanceOf(
         MigrationLockError,
       );
-      expect(await appliedNames(db)).toHaveLength(4);
+      expect(await appliedNames(db)).toHaveLength(5);
     } finally {
       await holder.end();
     }
@@ -272,6 +281,7 @@ describe('migrate: failures leave nothing behind', () => {
       // wait for the statement timeout (here far beyond the test timeout) and block all traffic.
       const error = await migrate({
         direction: 'down',
+        to: '0003_accounts_and_notes',
         connection: db.url,
         lockTimeout: 200,
         statementTimeout: 600_000,
@@ -291,6 +301,7 @@ describe('migrate: failures leave nothing behind', () => {
       'processed_jobs',
       'shipshape_migrations',
     ]);
+    // The migrations after 0004 were reverted (each in its own transaction); 0004 is intact.
     expect(await appliedNames(db)).toEqual([
       '0001_roles',
       '0002_heartbeat',

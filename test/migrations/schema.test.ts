@@ -152,7 +152,7 @@ describe('restore_verifier', () => {
     expect(counts.notes).toBeGreaterThanOrEqual(1);
     expect(counts.accounts).toBe(counts.notes); // one note per seeded account in this file
     expect(counts.heartbeat).toBeGreaterThanOrEqual(1);
-    expect(counts.shipshape_migrations).toBe(4);
+    expect(counts.shipshape_migrations).toBe(5);
   });
 
   test('cannot write anything', async () => {
