@@ -37,6 +37,7 @@ describe('test database helper', () => {
         '0002_heartbeat',
         '0003_accounts_and_notes',
         '0004_outbox',
+        '0005_idempotency_keys',
       ]);
     } finally {
       await db.drop();

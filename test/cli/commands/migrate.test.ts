@@ -124,7 +124,7 @@ describe('shipshape migrate', () => {
 
     test('up --dry-run lists what would run and changes nothing', async () => {
       await expect(run(['up', '--dry-run', '--database-url', db.url])).resolves.toBe(ExitCode.OK);
-      expect(stdout()).toMatch(/Would apply 4 migration\(s\) \(dry run, nothing changed\)/);
+      expect(stdout()).toMatch(/Would apply 5 migration\(s\) \(dry run, nothing changed\)/);
       const history = await db.pool.query("SELECT to_regclass('public.shipshape_migrations') AS t");
       expect(history.rows[0].t).toBeNull();
     });
@@ -132,7 +132,7 @@ describe('shipshape migrate', () => {
     test('up applies the migrations (URL from DATABASE_URL) and prints them without the password', async () => {
       process.env.DATABASE_URL = db.url;
       await expect(run(['up', '--phase', 'expand', '--lock-timeout', '2s'])).resolves.toBe(ExitCode.OK);
-      expect(stdout()).toMatch(/Applied 4 migration\(s\):\n\s+0001_roles\s+expand\s+\d+ ms/);
+      expect(stdout()).toMatch(/Applied 5 migration\(s\):\n\s+0001_roles\s+expand\s+\d+ ms/);
       expect(stdout()).toContain('postgres://shipshape:***@');
       expect(stdout()).not.toContain(':shipshape@');
     });
@@ -145,6 +145,7 @@ describe('shipshape migrate', () => {
         '0002_heartbeat:applied',
         '0003_accounts_and_notes:applied',
         '0004_outbox:applied',
+        '0005_idempotency_keys:applied',
       ]);
     });
 
@@ -154,6 +155,7 @@ describe('shipshape migrate', () => {
       );
       const result = JSON.parse(stdout()) as { applied: Array<{ name: string }> };
       expect(result.applied.map((s) => s.name)).toEqual([
+        '0005_idempotency_keys',
         '0004_outbox',
         '0003_accounts_and_notes',
         '0002_heartbeat',
