@@ -86,6 +86,14 @@ type Outcome = { kind: 'done'; response: StoredResponse } | { kind: 'found'; row
  * - a write that fails (4xx or 5xx) rolls back with its claim: the key stays free for a retry.
  *
  * The transaction sets `app.caller_id`, so row-level security keeps callers to their own keys.
+ *
+ * Exactly-once does not depend on how the function dies: an uncommitted claim is never visible
+ * to anyone else. How soon a key held by a dead request frees up does: Lambda resets the
+ * execution environment of an invocation that timed out or crashed
+ * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html), closing its
+ * connection, and RDS Proxy ends the session when the client connection drops
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-pinning.html), so
+ * PostgreSQL rolls the transaction back; until then duplicates get 409 and retry.
  */
 export class IdempotencyStore {
   private readonly ttlSeconds: number;
