@@ -13,7 +13,9 @@ import type { Pool } from 'pg';
 import { createApiHandler } from '../lambda/api/app';
 import { createDependencies } from '../lambda/api/dependencies';
 import { TOKEN_BUCKET_LUA } from '../lambda/api/rate-limit';
+import { COLUMNS } from '../lambda/api/notes';
 import { type CacheClient, createCacheClient } from '../lambda/runtime/cache';
+import { IDEMPOTENCY_SQL } from '../lambda/runtime/idempotency';
 import { createPool, sqlComment } from '../lambda/runtime/pool';
 import { createTestDatabase, withAdminClient } from '../test/helpers/postgres';
 
@@ -119,8 +121,6 @@ export async function run(SAMPLES = 600): Promise<RequestPathBench> {
   await cache.eval(TOKEN_BUCKET_LUA, rateArgs);
   const sha = String(await cache.scriptLoad(TOKEN_BUCKET_LUA));
   const noteKey = (id: string) => `${PREFIX}note:${CALLER}:${id}`;
-  const COLUMNS = `id, title, body, version,
-  to_json(created_at) #>> '{}' AS created_at, to_json(updated_at) #>> '{}' AS updated_at`;
   const transaction = async (statements: Array<[string, unknown[]]>) => {
     const client = await pool.connect();
     const comment = sqlComment(randomUUID());
@@ -156,12 +156,7 @@ export async function run(SAMPLES = 600): Promise<RequestPathBench> {
       try {
         await client.query(`${c} BEGIN`);
         await client.query(`${c} ${context3}, set_config('lock_timeout', $3, true)`, [CALLER, '2000', '300']);
-        await client.query(
-          `${c} INSERT INTO idempotency_keys AS k (caller_id, scope, idempotency_key, request_hash, expires_at)
-           VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) ON CONFLICT (caller_id, scope, idempotency_key)
-           DO UPDATE SET request_hash = EXCLUDED.request_hash WHERE k.expires_at <= now() RETURNING true AS claimed`,
-          [CALLER, 'POST /notes', key, hash, 86400],
-        );
+        await client.query(`${c} ${IDEMPOTENCY_SQL.claim}`, [CALLER, 'POST /notes', key, hash, 86400]);
         await client.query(`${c} INSERT INTO accounts (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, [
           CALLER,
         ]);
@@ -173,11 +168,13 @@ export async function run(SAMPLES = 600): Promise<RequestPathBench> {
           `${c} INSERT INTO outbox (job_type, payload) VALUES ($1, $2::jsonb) RETURNING id::text AS id`,
           ['note.created', JSON.stringify({ noteId: rows[0].id, ownerId: CALLER })],
         );
-        await client.query(
-          `${c} UPDATE idempotency_keys SET status_code = $4, response_body = $5
-           WHERE caller_id = $1 AND scope = $2 AND idempotency_key = $3`,
-          [CALLER, 'POST /notes', key, 201, JSON.stringify(rows[0])],
-        );
+        await client.query(`${c} ${IDEMPOTENCY_SQL.complete}`, [
+          CALLER,
+          'POST /notes',
+          key,
+          201,
+          JSON.stringify(rows[0]),
+        ]);
         await client.query(`${c} COMMIT`);
       } finally {
         client.release();

@@ -113,7 +113,7 @@ interface NoteRow {
 
 // to_json() renders timestamptz as ISO 8601 with microseconds, whatever the session's DateStyle:
 // exact enough to serve as a pagination key (a JS Date would round to milliseconds).
-const COLUMNS = `id, title, body, version,
+export const COLUMNS = `id, title, body, version,
   to_json(created_at) #>> '{}' AS created_at, to_json(updated_at) #>> '{}' AS updated_at`;
 
 function toNote(row: NoteRow): Note {

@@ -65,6 +65,9 @@ const COMPLETE = `UPDATE idempotency_keys SET status_code = $4, response_body = 
   WHERE caller_id = $1 AND scope = $2 AND idempotency_key = $3`;
 const PRUNE = 'SELECT prune_idempotency_keys($1) AS pruned';
 
+/** The store's statements, for the request-path bench's floor (not part of the runtime API). */
+export const IDEMPOTENCY_SQL = { claim: CLAIM, read: READ, complete: COMPLETE, prune: PRUNE } as const;
+
 interface KeyRow {
   request_hash: string;
   status_code: number | null;
