@@ -1,6 +1,7 @@
 // `npm run bench [-- --runs N] [-- --check] [-- --skip-tests]`
 // Measures what users wait on: cdk synth (against an empty app), the test suite, Lambda bundle
-// sizes and module init time, and CLI start-up. Prints a markdown table, writes
+// sizes and module init time, CLI start-up, and the API's request path against its floor
+// (bench/request-path.ts; needs the local PostgreSQL and Redis). Prints a markdown table, writes
 // bench/results.json and bench/results.md, and refreshes the table in README.md.
 // With --check, exits 1 when a budget is exceeded.
 import { spawnSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type RequestPathBench, table as requestPathTable } from './request-path';
 
 const ROOT = resolve(__dirname, '..');
 const CDK = join(ROOT, 'node_modules', '.bin', 'cdk');
@@ -29,6 +31,8 @@ const BUDGET = {
   apiBundleKb: 400,
   initMs: 150,
   cliHelpSeconds: 0.5,
+  /** Issue 19: the handler's p50 at most this many times the floor's, for each request path. */
+  requestPathRatio: 1.5,
 };
 
 interface Stat {
@@ -311,6 +315,18 @@ function benchCli() {
   return { help: stat(help), rollbackDryRun: stat(dryRun) };
 }
 
+// ---------------------------------------------------------------- request path
+/** In a process of its own (it creates and drops its own database, role and cache keys). */
+function benchRequestPath(): RequestPathBench {
+  const { stdout } = timed(join(ROOT, 'node_modules', '.bin', 'tsx'), [
+    'bench/request-path.ts',
+    '--json',
+    '--samples',
+    String(Math.max(600, RUNS * 200)),
+  ]);
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as RequestPathBench;
+}
+
 // ---------------------------------------------------------------- main
 function main() {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${loadavg()[0].toFixed(1)} at start`;
@@ -320,6 +336,7 @@ function main() {
   rmSync(synth.assemblyDir, { recursive: true, force: true });
   const pkg = benchPackage();
   const cli = benchCli();
+  const requestPath = benchRequestPath();
   const tests = args['skip-tests'] ? undefined : benchTests();
 
   const api = lambdas.find((l) => /^Service\//.test(l.function));
@@ -346,6 +363,11 @@ function main() {
         : 'no handlers',
       ok: lambdas.every((l) => l.init.median <= BUDGET.initMs),
     },
+    ...requestPath.results.map((r) => ({
+      budget: `${r.name}: p50 ≤ ${BUDGET.requestPathRatio}× floor`,
+      measured: `${r.ratioP50.toFixed(2)}×`,
+      ok: r.ratioP50 <= BUDGET.requestPathRatio,
+    })),
     {
       budget: `CLI --help ≤ ${BUDGET.cliHelpSeconds} s`,
       measured: `${cli.help.median.toFixed(2)} s`,
@@ -389,6 +411,8 @@ function main() {
     `| \`shipshape --help\` | ${fmt(cli.help, ' s')} |`,
     `| \`shipshape rollback --env staging --dry-run\` (mocked AWS) | ${fmt(cli.rollbackDryRun, ' s')} |`,
     '',
+    requestPathTable(requestPath),
+    '',
     '| budget | measured | |',
     '| --- | --- | --- |',
     ...checks.map((c) => `| ${c.budget} | ${c.measured} | ${c.ok ? 'ok' : '**over**'} |`),
@@ -396,7 +420,7 @@ function main() {
 
   writeFileSync(
     join(ROOT, 'bench', 'results.json'),
-    `${JSON.stringify({ machine, runs: RUNS, synth: { ...synth, assemblyDir: undefined }, package: pkg, tests, lambdas, cli, checks }, null, 2)}\n`,
+    `${JSON.stringify({ machine, runs: RUNS, synth: { ...synth, assemblyDir: undefined }, package: pkg, tests, lambdas, cli, requestPath, checks }, null, 2)}\n`,
   );
   writeFileSync(join(ROOT, 'bench', 'results.md'), `${md}\n`);
   const readmePath = join(ROOT, 'README.md');

@@ -11,9 +11,11 @@
 --   shipshape_heartbeat     heartbeat (insert; id and time back)
 --   restore_verifier        unchanged (0001: reads everything, writes nothing)
 --
+--   shipshape_api also gets idempotency_keys (0005) exactly as `app` has it: claim, store and
+--   replay its own callers' keys under RLS, prune expired ones only through the owner's function.
+--
 -- A table added by a later migration grants to the role of the function that uses it, in that
--- migration (e.g. the API's idempotency keys: GRANT SELECT, INSERT, UPDATE, DELETE ... TO
--- shipshape_api).
+-- migration.
 --
 -- Deploy order (expand now, contract later; docs/migrations.md "One role per function"):
 -- `app` keeps every grant and stays in the row-level-security policies, because during this
@@ -78,13 +80,22 @@ GRANT SELECT (job_id, processed_at), DELETE ON public.processed_jobs TO shipshap
 GRANT INSERT ON public.heartbeat TO shipshape_heartbeat;
 GRANT SELECT (id, recorded_at) ON public.heartbeat TO shipshape_heartbeat;
 
+-- The API's idempotency keys (0005): the same grants `app` has there, no DELETE.
+GRANT SELECT, INSERT ON public.idempotency_keys TO shipshape_api;
+GRANT UPDATE (request_hash, status_code, response_body, created_at, expires_at) ON public.idempotency_keys TO shipshape_api;
+GRANT EXECUTE ON FUNCTION public.prune_idempotency_keys(integer) TO shipshape_api;
 -- The caller policies cover the API's role as well as `app` (which the previous release uses).
 ALTER POLICY accounts_caller ON public.accounts TO app, shipshape_api;
 ALTER POLICY notes_caller ON public.notes TO app, shipshape_api;
+ALTER POLICY idempotency_keys_caller ON public.idempotency_keys TO app, shipshape_api;
 
 -- Down Migration
 SET LOCAL ROLE shipshape_owner;
 
+ALTER POLICY idempotency_keys_caller ON public.idempotency_keys TO app;
+REVOKE EXECUTE ON FUNCTION public.prune_idempotency_keys(integer) FROM shipshape_api;
+REVOKE ALL ON public.idempotency_keys FROM shipshape_api;
+REVOKE UPDATE (request_hash, status_code, response_body, created_at, expires_at) ON public.idempotency_keys FROM shipshape_api;
 ALTER POLICY notes_caller ON public.notes TO app;
 ALTER POLICY accounts_caller ON public.accounts TO app;
 

@@ -1,32 +1,23 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type { Authenticator, Caller } from './auth';
+import type { Authenticator } from './auth';
 import type { CacheClient, ItemCache } from '../runtime/cache';
 import type { Database } from '../runtime/pool';
-import { ApiError, badRequest, classify, notFound } from '../runtime/errors';
+import { ApiError, badRequest, classify } from '../runtime/errors';
 import {
   errorResponse,
   header,
   json,
   noContent,
-  parseJsonBody,
   requestIdOf,
   validate,
   type ApiResponse,
 } from '../runtime/http';
-import { IDEMPOTENCY_KEY, type Idempotency, type StoredResponse } from './idempotency';
-import {
-  createNoteInput,
-  decodeCursor,
-  listQuery,
-  type Note,
-  noteId,
-  notesRepository,
-  patchNoteInput,
-  putNoteInput,
-} from './notes';
+import { IDEMPOTENCY_KEY, type IdempotencyStore, type IdempotentResult } from '../runtime/idempotency';
+import { type Note, noteId } from './notes';
 import type { RateLimiter } from './rate-limit';
+import { NOTE_PATH, noteRoutes, type RequestContext, type Route } from './routes';
 import { errorSummary, logError } from '../runtime/log';
 import { withTimeout } from '../runtime/timeout';
 
@@ -49,7 +40,8 @@ export interface ApiDependencies {
   readonly notesCache: ItemCache<Note>;
   readonly authenticate: Authenticator;
   readonly rateLimiter: RateLimiter;
-  readonly idempotency: Idempotency;
+  /** Exactly-once writes: keys recorded in PostgreSQL, in the write's own transaction. */
+  readonly idempotency: IdempotencyStore;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** Bodies larger than this are refused with 413. */
@@ -59,117 +51,15 @@ export interface ApiDependencies {
   readonly beforeRoute?: readonly BeforeRouteHook[];
 }
 
-interface RequestContext {
-  readonly event: APIGatewayProxyEventV2;
-  readonly context: Context;
-  readonly requestId: string;
-  readonly params: Record<string, string>;
-  /** Set on authenticated routes. */
-  readonly caller: Caller;
-}
-
-interface Route {
-  readonly method: string;
-  /** Template, used in logs and metric dimensions: `GET /notes/{id}`. */
-  readonly key: string;
-  readonly pattern: RegExp;
-  readonly authenticated: boolean;
-  /** Writes need an `Idempotency-Key`. */
-  readonly write: boolean;
-  handle(ctx: RequestContext, deps: ApiDependencies): Promise<StoredResponse | ApiResponse>;
-}
-
-const NOTE_PATH = /^\/notes\/([^/]+)\/?$/;
-
 const ROUTES: readonly Route[] = [
   {
     method: 'GET',
     key: 'GET /health',
     pattern: /^\/health\/?$/,
     authenticated: false,
-    write: false,
-    handle: health,
+    read: health,
   },
-  {
-    method: 'POST',
-    key: 'POST /notes',
-    pattern: /^\/notes\/?$/,
-    authenticated: true,
-    write: true,
-    async handle({ event, requestId, caller }, deps) {
-      const input = parseJsonBody(event, createNoteInput, deps.maxBodyBytes);
-      const note = await deps.database.transaction({ callerId: caller.id, requestId }, (sql) =>
-        notesRepository.create(sql, caller.id, input),
-      );
-      return { statusCode: 201, body: JSON.stringify(note) };
-    },
-  },
-  {
-    method: 'GET',
-    key: 'GET /notes',
-    pattern: /^\/notes\/?$/,
-    authenticated: true,
-    write: false,
-    async handle({ event, requestId, caller }, deps) {
-      const query = validate(listQuery, event.queryStringParameters ?? {}, 'the query');
-      const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-      const page = await deps.database.transaction({ callerId: caller.id, requestId }, (sql) =>
-        notesRepository.list(sql, caller.id, { limit: query.limit, after }),
-      );
-      return json(200, { items: page.items, ...(page.next ? { nextCursor: page.next } : {}) });
-    },
-  },
-  {
-    method: 'GET',
-    key: 'GET /notes/{id}',
-    pattern: NOTE_PATH,
-    authenticated: true,
-    write: false,
-    async handle({ requestId, caller, params }, deps) {
-      const id = params.id;
-      const cached = await bestEffort(deps, 'read', () => deps.notesCache.get(caller.id, id));
-      if (cached) {
-        deps.metrics.addMetric('CacheHit', MetricUnit.Count, 1);
-        return json(200, cached, { 'x-cache': 'hit' });
-      }
-      deps.metrics.addMetric('CacheMiss', MetricUnit.Count, 1);
-      const note = await deps.database.transaction({ callerId: caller.id, requestId }, (sql) =>
-        notesRepository.get(sql, caller.id, id),
-      );
-      if (!note) throw notFound('the note');
-      await bestEffort(deps, 'fill', () => deps.notesCache.set(caller.id, id, note));
-      return json(200, note, { 'x-cache': 'miss' });
-    },
-  },
-  ...(['PATCH', 'PUT'] as const).map((method): Route => ({
-    method,
-    key: `${method} /notes/{id}`,
-    pattern: NOTE_PATH,
-    authenticated: true,
-    write: true,
-    async handle({ event, requestId, caller, params }, deps) {
-      const input = parseJsonBody(event, method === 'PUT' ? putNoteInput : patchNoteInput, deps.maxBodyBytes);
-      const note = await deps.database.transaction({ callerId: caller.id, requestId }, (sql) =>
-        notesRepository.update(sql, caller.id, params.id, input),
-      );
-      await invalidate(deps, caller.id, params.id);
-      return { statusCode: 200, body: JSON.stringify(note) };
-    },
-  })),
-  {
-    method: 'DELETE',
-    key: 'DELETE /notes/{id}',
-    pattern: NOTE_PATH,
-    authenticated: true,
-    write: true,
-    async handle({ requestId, caller, params }, deps) {
-      await deps.database.transaction({ callerId: caller.id, requestId }, (sql) =>
-        notesRepository.delete(sql, caller.id, params.id),
-      );
-      await invalidate(deps, caller.id, params.id);
-      return { statusCode: 204 };
-    },
-  },
+  ...noteRoutes(bestEffort),
 ];
 
 /** Builds the HTTP API (payload v2) handler around its dependencies. */
@@ -239,7 +129,8 @@ function validateParams(rawParams: Record<string, string>): Record<string, strin
   } catch {
     id = rawParams.id;
   }
-  return { id: validate(noteId, id, 'the path') };
+  // Canonical: one note, one cache key and one idempotency scope whatever case the id was sent in.
+  return { id: validate(noteId, id, 'the path').toLowerCase() };
 }
 
 async function serve(
@@ -251,7 +142,7 @@ async function serve(
   deps: ApiDependencies,
 ): Promise<ApiResponse> {
   if (!route.authenticated) {
-    return toResponse(await route.handle({ event, context, requestId, params, caller: { id: '' } }, deps));
+    return route.read!({ event, context, requestId, params, caller: { id: '' } }, deps);
   }
 
   const caller = await deps.authenticate(event);
@@ -269,7 +160,7 @@ async function serve(
     ? { 'x-ratelimit-remaining': String(limit.remaining) }
     : {};
 
-  if (!route.write) return withHeaders(toResponse(await route.handle(ctx, deps)), rateHeaders);
+  if (!route.write) return withHeaders(await route.read!(ctx, deps), rateHeaders);
 
   const key = header(event, 'idempotency-key');
   if (key === undefined || !IDEMPOTENCY_KEY.test(key)) {
@@ -278,19 +169,14 @@ async function serve(
     });
   }
   deps.logger.appendKeys({ idempotencyKey: key });
-  try {
-    await deps.connectCache();
-  } catch (error) {
-    throw classify(error, 'the idempotency store');
-  }
-  const stored = await deps.idempotency.once(
-    { callerId: caller.id, route: `${route.method} ${event.rawPath}`, key, body: event.body ?? null },
-    context,
-    async () => {
-      const result = await route.handle(ctx, deps);
-      return { statusCode: result.statusCode ?? 200, body: result.body };
-    },
+  const write = route.write;
+  const input = write.parse(ctx, deps);
+  const stored = await deps.idempotency.run(
+    { callerId: caller.id, requestId },
+    { scope: route.key.replace('{id}', params.id ?? ''), key, request: input },
+    (sql) => write.apply(sql, ctx, input),
   );
+  await write.afterCommit?.(ctx, deps);
   if (stored.replayed) {
     deps.metrics.addMetric('IdempotentReplay', MetricUnit.Count, 1);
     deps.logger.info('replayed the stored response of an earlier request with this Idempotency-Key');
@@ -301,8 +187,7 @@ async function serve(
   });
 }
 
-function toResponse(result: StoredResponse | ApiResponse): ApiResponse {
-  if ('headers' in result && result.headers) return result as ApiResponse;
+function toResponse(result: IdempotentResult): ApiResponse {
   if (result.statusCode === 204 || result.body === undefined)
     return { ...noContent(), statusCode: result.statusCode };
   return {
@@ -334,11 +219,6 @@ async function bestEffort<T>(
     deps.logger.warn(`cache ${what} failed; continuing without the cache`, { error: errorSummary(error) });
     return undefined;
   }
-}
-
-/** After a committed write: drop the cached copy. A failure leaves it stale until its TTL. */
-async function invalidate(deps: ApiDependencies, ownerId: string, id: string): Promise<void> {
-  await bestEffort(deps, 'invalidation', () => deps.notesCache.invalidate(ownerId, id));
 }
 
 async function health({ requestId }: RequestContext, deps: ApiDependencies): Promise<ApiResponse> {

@@ -18,18 +18,31 @@ export interface Note {
   readonly updatedAt: string;
 }
 
-// zod/mini: the same validation as classic zod at a fraction of the bundle size.
+/** PostgreSQL's `int`: `version` is stored in one. */
+export const INT4_MAX = 2_147_483_647;
+
+// Text PostgreSQL stores as sent: no NUL (it refuses it, 22021) and no lone UTF-16 surrogate
+// (UTF-8 cannot encode one; the driver would silently store U+FFFD instead).
+const STORABLE = /^(?:[^\0\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/;
+const storable = z.regex(STORABLE, 'must be Unicode text without NUL (\\u0000) characters');
+
+// zod/mini: the same validation as classic zod at a fraction of the bundle size. Lengths count
+// UTF-16 code units, never fewer than the code points PostgreSQL's char_length() counts, so a
+// value accepted here always passes the table's length checks.
 const title = z
   .string('must be a string')
   .check(
     z.trim(),
     z.minLength(1, 'must not be empty'),
     z.maxLength(TITLE_MAX, `must be at most ${TITLE_MAX} characters`),
+    storable,
   );
 const body = z
   .string('must be a string')
-  .check(z.maxLength(BODY_MAX, `must be at most ${BODY_MAX} characters`));
-const version = z.int('must be an integer').check(z.minimum(1, 'must be at least 1'));
+  .check(z.maxLength(BODY_MAX, `must be at most ${BODY_MAX} characters`), storable);
+const version = z
+  .int('must be an integer')
+  .check(z.minimum(1, 'must be at least 1'), z.maximum(INT4_MAX, `must be at most ${INT4_MAX}`));
 
 // The object's own message only for a non-object; unknown keys keep zod's "Unrecognized key" message.
 const OBJECT = {
@@ -68,7 +81,12 @@ export const listQuery = z.strictObject({
   cursor: z.optional(z.string().check(z.maxLength(512, 'is not a cursor this API issued'))),
 });
 
-const cursorShape = z.strictObject({ c: z.iso.datetime({ offset: true }), i: z.uuid() });
+// A timestamp as to_json() renders it, within the years and offsets PostgreSQL accepts: a
+// hand-made year 0000 (22008) or an offset beyond ±15:59 (22009) would fail in the database.
+const storableTime = (v: string) =>
+  !v.startsWith('0000') && !/[+-](1[6-9]|[2-9]\d)(:?\d\d)?$/.test(v) && !Number.isNaN(Date.parse(v));
+const cursorTime = z.iso.datetime({ offset: true }).check(z.refine(storableTime));
+const cursorShape = z.strictObject({ c: cursorTime, i: z.uuid() });
 
 /** An opaque cursor: base64url of the (created_at, id) of the last note of the page. */
 export function encodeCursor(note: Pick<Note, 'createdAt' | 'id'>): string {
@@ -95,7 +113,7 @@ interface NoteRow {
 
 // to_json() renders timestamptz as ISO 8601 with microseconds, whatever the session's DateStyle:
 // exact enough to serve as a pagination key (a JS Date would round to milliseconds).
-const COLUMNS = `id, title, body, version,
+export const COLUMNS = `id, title, body, version,
   to_json(created_at) #>> '{}' AS created_at, to_json(updated_at) #>> '{}' AS updated_at`;
 
 function toNote(row: NoteRow): Note {

@@ -92,13 +92,42 @@ export function isTransient(error: unknown, depth = 0): boolean {
   return cause !== undefined && cause !== error && isTransient(cause, depth + 1);
 }
 
+// PostgreSQL data exceptions (class 22) and check violations (23514): the statement was refused
+// because of a value it was given, so the value came from the request and the caller can fix it.
+// https://www.postgresql.org/docs/current/errcodes-appendix.html
+const DATA_EXCEPTION_MESSAGES: Record<string, string> = {
+  '22001': 'a value is longer than allowed',
+  '22003': 'a number is out of range',
+  '22007': 'a date or time is not valid',
+  '22008': 'a date or time is out of range',
+  '22009': 'a time zone offset is out of range',
+  '22021': 'text must be valid UTF-8 without NUL (\\u0000) characters',
+  '22P02': 'a value does not have the expected format',
+  '22P05': 'text contains a character that cannot be stored',
+  '23514': 'a value breaks a rule of the data (for example a length limit)',
+};
+
 /**
- * Turns anything thrown into an {@link ApiError}: API errors pass through, transient
- * dependency failures become 503, everything else is fatal (500) with a message that leaks
- * nothing internal.
+ * A PostgreSQL data exception (SQLSTATE class 22) or check violation (23514) as a 400 whose
+ * message says what kind of value was refused (never the statement or the constraint's name);
+ * `undefined` for anything else.
+ */
+export function dataException(error: unknown): ApiError | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !/^(22[0-9A-Z]{3}|23514)$/.test(code)) return undefined;
+  const what = DATA_EXCEPTION_MESSAGES[code] ?? 'a value cannot be stored as sent';
+  return new ApiError(400, 'invalid_value', `the request was refused: ${what}`, { cause: error });
+}
+
+/**
+ * Turns anything thrown into an {@link ApiError}: API errors pass through, PostgreSQL data
+ * exceptions become 400 ({@link dataException}), transient dependency failures become 503,
+ * everything else is fatal (500) with a message that leaks nothing internal.
  */
 export function classify(error: unknown, dependency = 'a dependency'): ApiError {
   if (error instanceof ApiError) return error;
+  const refused = dataException(error);
+  if (refused) return refused;
   if (isTransient(error)) return unavailable(dependency, error);
   return new ApiError(500, 'internal_error', 'the request failed unexpectedly; it has been logged', {
     cause: error,

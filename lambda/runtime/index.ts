@@ -66,6 +66,7 @@ export {
   ApiError,
   badRequest,
   classify,
+  dataException,
   isTransient,
   notFound,
   unauthorized,
@@ -84,6 +85,15 @@ export {
   validate,
   type ApiResponse,
 } from './http';
+export {
+  IDEMPOTENCY_KEY,
+  IdempotencyStore,
+  requestHash,
+  type IdempotencyStoreOptions,
+  type IdempotentRequest,
+  type IdempotentResult,
+  type StoredResponse,
+} from './idempotency';
 export { errorSummary, logError } from './log';
 export { FatalError, RetryableError, UserError } from './task-errors';
 export { TimeoutError, withTimeout } from './timeout';

@@ -64,7 +64,16 @@ export function createPool(config: PoolConfig): Pool {
 export interface TransactionContext {
   readonly callerId: string;
   readonly requestId: string;
+  /**
+   * `lock_timeout` of the transaction: a statement waiting longer than this for a row another
+   * transaction holds fails with SQLSTATE 55P03 instead of waiting for the statement timeout.
+   * @default - the role's setting (PostgreSQL's default: wait)
+   */
+  readonly lockTimeoutMs?: number;
 }
+
+const SET_CONTEXT = "SELECT set_config('app.caller_id', $1, true), set_config('statement_timeout', $2, true)";
+const SET_CONTEXT_WITH_LOCK_TIMEOUT = `${SET_CONTEXT}, set_config('lock_timeout', $3, true)`;
 
 /**
  * Database access of the service. Every unit of work runs in a transaction that first sets
@@ -85,10 +94,9 @@ export class Database {
     let broken = false;
     try {
       await sql.query('BEGIN');
-      await sql.query(
-        "SELECT set_config('app.caller_id', $1, true), set_config('statement_timeout', $2, true)",
-        [context.callerId, String(this.statementTimeoutMs)],
-      );
+      const settings = [context.callerId, String(this.statementTimeoutMs)];
+      if (context.lockTimeoutMs !== undefined) settings.push(String(Math.max(1, context.lockTimeoutMs)));
+      await sql.query(settings.length === 3 ? SET_CONTEXT_WITH_LOCK_TIMEOUT : SET_CONTEXT, settings);
       const result = await work(sql);
       await sql.query('COMMIT');
       return result;

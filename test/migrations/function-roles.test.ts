@@ -153,6 +153,50 @@ describe('shipshape_api', () => {
     ).toBe('42501'); // WITH CHECK: new row violates row-level security policy
   });
 
+  test('claims, completes and replays its caller’s idempotency keys, prunes only through the function', async () => {
+    const key = 'key-0123456789';
+    const hash = 'a'.repeat(64);
+    const replay = await as(
+      'shipshape_api',
+      ALICE,
+      async (c) => {
+        await c.query(
+          "INSERT INTO idempotency_keys (caller_id, scope, idempotency_key, request_hash, expires_at) VALUES ($1, 'POST /notes', $2, $3, now() + interval '1 day')",
+          [ALICE, key, hash],
+        );
+        await c.query(
+          "UPDATE idempotency_keys SET status_code = 201, response_body = '{}' WHERE idempotency_key = $1",
+          [key],
+        );
+        const mine = await c.query('SELECT status_code FROM idempotency_keys WHERE idempotency_key = $1', [
+          key,
+        ]);
+        const pruned = await c.query('SELECT public.prune_idempotency_keys(10) AS n');
+        return { status: mine.rows[0]?.status_code, pruned: pruned.rows[0]?.n };
+      },
+      true,
+    );
+    expect(replay).toEqual({ status: 201, pruned: 0 });
+    // Row-level security: Bob neither sees Alice's key nor can he claim one in her name.
+    expect(
+      await as('shipshape_api', BOB, (c) =>
+        c.query('SELECT 1 FROM idempotency_keys WHERE idempotency_key = $1', [key]),
+      ),
+    ).toMatchObject({ rowCount: 0 });
+    expect(
+      await sqlStateOf(
+        'shipshape_api',
+        "INSERT INTO idempotency_keys (caller_id, scope, idempotency_key, request_hash, expires_at) VALUES ($1, 'POST /notes', 'key-bobs-forgery', $2, now() + interval '1 day')",
+        [ALICE, hash],
+        BOB,
+      ),
+    ).toBe(INSUFFICIENT_PRIVILEGE);
+    expect(await sqlStateOf('shipshape_api', 'DELETE FROM idempotency_keys')).toBe(INSUFFICIENT_PRIVILEGE);
+    expect(await sqlStateOf('shipshape_api', "UPDATE idempotency_keys SET caller_id = 'sub-bob'")).toBe(
+      INSUFFICIENT_PRIVILEGE,
+    );
+  });
+
   test.each([
     ['read outbox payloads', 'SELECT payload FROM outbox'],
     ['read outbox rows', 'SELECT * FROM outbox'],

@@ -287,6 +287,7 @@ describe('migrate: failures leave nothing behind', () => {
     expect(await tableNames(db)).toEqual([
       'accounts',
       'heartbeat',
+      'idempotency_keys',
       'notes',
       'outbox',
       'processed_jobs',

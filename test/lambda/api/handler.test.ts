@@ -1,231 +1,45 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { generateKeyPair } from 'jose';
 import { Client, type Pool } from 'pg';
 import { type ApiDependencies, createApiHandler } from '../../../lambda/api/app';
 import { originGuard } from '../../../lambda/api/origin-guard';
 import { createOriginVerifier } from '../../../lambda/shared/origin-verify';
-import { type CacheClient, createCacheClient } from '../../../lambda/runtime/cache';
-import { createPool, Database } from '../../../lambda/runtime/pool';
-import { type ApiSettings, createDependencies } from '../../../lambda/api/dependencies';
+import { Database } from '../../../lambda/runtime/pool';
 import type { ApiResponse } from '../../../lambda/runtime/http';
-import { cognitoIssuer, createAccessTokenVerifier } from '../../../lambda/shared/jwt';
-import { createTestDatabase, type TestDatabase, withAdminClient } from '../../helpers/postgres';
+import type { TestDatabase } from '../../helpers/postgres';
+import {
+  accessToken,
+  ALICE,
+  appRolePool,
+  BOB,
+  bodyOf,
+  call,
+  context,
+  countNotes,
+  createNote,
+  dependencies,
+  event,
+  type NoteBody,
+  redisClient,
+  RUN,
+  startApi,
+  stopApi,
+  superuserPool,
+} from './harness';
 
-// Handler tests against the real PostgreSQL and Redis of the test run. The function connects as
-// a password login role that is a member of `app` and switches to it (`-c role=app`): the same
-// privileges and row-level security as `app` with an IAM token on AWS.
-
-const REDIS_URL = new URL(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
-const RUN = randomBytes(4).toString('hex');
-const KEY_PREFIX = `shipshape-test:service:${RUN}:`;
-const ISSUER = cognitoIssuer('eu-west-1', 'eu-west-1_Test');
-const CLIENT_ID = 'test-app-client';
-const LOGIN_ROLE = `svc_test_${RUN}`;
-const LOGIN_PASSWORD = randomBytes(12).toString('hex');
-const ALICE = 'alice-0000-sub';
-const BOB = 'bob-1111-sub';
-
-type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
+// Handler tests against the real PostgreSQL and Redis of the test run (see ./harness.ts).
 
 let db: TestDatabase;
 let appPool: Pool;
-let redis: CacheClient;
-let signingKey: KeyPair;
-let verifyToken: ReturnType<typeof createAccessTokenVerifier>;
-let handle: (event: APIGatewayProxyEventV2, context: Context) => Promise<ApiResponse>;
-const extraPools: Pool[] = [];
-const extraClients: CacheClient[] = [];
-
-function redisClient(port = Number(REDIS_URL.port || 6379)): CacheClient {
-  const client = createCacheClient({
-    host: REDIS_URL.hostname,
-    port,
-    tls: false,
-    connectTimeoutMs: 500,
-    commandTimeoutMs: 1000,
-  });
-  extraClients.push(client);
-  return client;
-}
-
-function appRolePool(overrides: { port?: number; connectionString?: string } = {}): Pool {
-  const url = new URL(db.url);
-  const pool = createPool({
-    host: url.hostname,
-    port: overrides.port ?? Number(url.port || 5432),
-    database: url.pathname.slice(1),
-    user: LOGIN_ROLE,
-    password: LOGIN_PASSWORD,
-    options: '-c role=app',
-    max: 4,
-    connectionTimeoutMillis: 1000,
-    query_timeout: 5000,
-  });
-  extraPools.push(pool);
-  return pool;
-}
-
-function dependencies(overrides: Partial<ApiSettings> & { pool?: Pool; cache?: CacheClient } = {}) {
-  const { pool, cache, ...settings } = overrides;
-  return createDependencies(pool ?? appPool, cache ?? redis, {
-    clientId: CLIENT_ID,
-    requestsPerMinute: 10_000,
-    keyPrefix: `${KEY_PREFIX}${randomBytes(3).toString('hex')}:`,
-    verifyToken,
-    logger: new Logger({ logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: 'ShipshapeTest', serviceName: 'test' }),
-    healthCheckTimeoutMs: 1500,
-    ...settings,
-  });
-}
-
-function context(): Context {
-  return {
-    functionName: 'shipshape-api-test',
-    functionVersion: '1',
-    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:111111111111:function:shipshape-api-test:live',
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/shipshape-api-test',
-    logStreamName: 'test',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => 10_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
-async function accessToken(sub: string, key: KeyPair = signingKey): Promise<string> {
-  return new SignJWT({ token_use: 'access', client_id: CLIENT_ID })
-    .setProtectedHeader({ alg: 'RS256', kid: 'test' })
-    .setSubject(sub)
-    .setIssuer(ISSUER)
-    .setIssuedAt()
-    .setExpirationTime('5m')
-    .sign(key.privateKey);
-}
-
-interface RequestOptions {
-  readonly as?: string | null;
-  readonly body?: unknown;
-  readonly rawBody?: string;
-  readonly headers?: Record<string, string>;
-  readonly query?: Record<string, string>;
-  readonly idempotencyKey?: string | null;
-  readonly token?: string;
-}
-
-async function event(
-  method: string,
-  path: string,
-  options: RequestOptions = {},
-): Promise<APIGatewayProxyEventV2> {
-  const caller = options.as === undefined ? ALICE : options.as;
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
-  if (method !== 'GET' && options.idempotencyKey !== null) {
-    headers['idempotency-key'] = options.idempotencyKey ?? randomUUID();
-  }
-  if (caller !== null) headers.authorization = `Bearer ${options.token ?? (await accessToken(caller))}`;
-  const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
-    queryStringParameters: options.query,
-    headers,
-    body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '111111111111',
-      apiId: 'api',
-      domainName: 'api.example.com',
-      domainPrefix: 'api',
-      requestId: randomUUID(),
-      routeKey: '$default',
-      stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'jest' },
-      ...(caller === null
-        ? {}
-        : {
-            authorizer: {
-              jwt: { claims: { sub: caller, token_use: 'access', client_id: CLIENT_ID }, scopes: [] },
-              principalId: '',
-              integrationLatency: 0,
-            },
-          }),
-    },
-  } as unknown as APIGatewayProxyEventV2;
-}
-
-async function call(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
-  return handle(await event(method, path, options), context());
-}
-
-function bodyOf<T = Record<string, unknown>>(response: ApiResponse): T {
-  return JSON.parse(response.body as string) as T;
-}
-
-interface NoteBody {
-  id: string;
-  title: string;
-  body: string;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-async function createNote(as = ALICE, title = 'a note', body = 'text'): Promise<NoteBody> {
-  const response = await call('POST', '/notes', { as, body: { title, body } });
-  expect(response.statusCode).toBe(201);
-  return bodyOf<NoteBody>(response);
-}
-
-/** Rows as the superuser sees them (row-level security does not apply to superusers). */
-async function countNotes(ownerId: string): Promise<number> {
-  const result = await db.pool.query('SELECT count(*)::int AS n FROM notes WHERE owner_id = $1', [ownerId]);
-  return result.rows[0].n as number;
-}
 
 beforeAll(async () => {
-  db = await createTestDatabase('service', { migrated: true });
-  await withAdminClient(async (admin) => {
-    await admin.query(`CREATE ROLE ${LOGIN_ROLE} LOGIN PASSWORD '${LOGIN_PASSWORD}' IN ROLE app`);
-  });
-  appPool = appRolePool();
-  redis = redisClient();
-  await redis.connect();
-  signingKey = await generateKeyPair('RS256');
-  const jwk: JWK = { ...(await exportJWK(signingKey.publicKey)), kid: 'test', alg: 'RS256' };
-  verifyToken = createAccessTokenVerifier({
-    issuer: ISSUER,
-    clientId: CLIENT_ID,
-    keys: createLocalJWKSet({ keys: [jwk] }),
-  });
-  handle = createApiHandler(dependencies());
+  ({ db, appPool } = await startApi('service'));
 });
 
-afterAll(async () => {
-  await Promise.all(extraPools.map((p) => p.end().catch(() => undefined)));
-  for await (const keys of redis.scanIterator({ MATCH: `${KEY_PREFIX}*`, COUNT: 200 })) {
-    if (keys.length > 0) await redis.del(keys);
-  }
-  for (const client of extraClients) {
-    try {
-      client.destroy(); // also stops the reconnect loop of the clients pointed at a closed port
-    } catch {
-      // already closed
-    }
-  }
-  await db?.drop();
-  await withAdminClient((admin) => admin.query(`DROP ROLE IF EXISTS ${LOGIN_ROLE}`));
-});
+afterAll(stopApi);
 
 describe('notes CRUD', () => {
   test('creates, reads, updates and deletes a note', async () => {
@@ -520,16 +334,7 @@ describe('authorization: one caller never reaches another caller’s notes', () 
 
   test('the handler’s own check holds even with row-level security out of the way', async () => {
     // The superuser bypasses RLS: only the handler's owner filter stands between Bob and the note.
-    const noRls = createApiHandler(
-      dependencies({
-        pool: (() => {
-          const url = new URL(db.url);
-          const pool = createPool({ connectionString: db.url, database: url.pathname.slice(1), max: 2 });
-          extraPools.push(pool);
-          return pool;
-        })(),
-      }),
-    );
+    const noRls = createApiHandler(dependencies({ pool: superuserPool() }));
     expect(
       (await noRls(await event('GET', `/notes/${alicesNote.id}`, { as: BOB }), context())).statusCode,
     ).toBe(404);
@@ -636,8 +441,8 @@ describe('dependency failures', () => {
       context(),
     );
     expect(failed.statusCode).toBe(503);
-    // Same idempotency store, healthy database.
-    const healthy = createApiHandler({ ...dbDownDeps, database: new Database(appPool, 2000) });
+    // The database (and with it the idempotency store) is back.
+    const healthy = createApiHandler(dependencies());
     const retried = await healthy(
       await event('POST', '/notes', { as: caller, body: { title: 'r' }, idempotencyKey: key }),
       context(),
@@ -670,15 +475,22 @@ describe('dependency failures', () => {
     });
   });
 
-  test('writes are refused with 503 when the idempotency store is down (never written twice)', async () => {
-    const caller = `nostore-${RUN}`;
-    const noStore = createApiHandler(dependencies({ cache: redisClient(1) }));
-    const response = await noStore(
-      await event('POST', '/notes', { as: caller, body: { title: 'x' } }),
-      context(),
-    );
-    expect(response.statusCode).toBe(503);
-    expect(await countNotes(caller)).toBe(0);
+  test('writes work exactly once with the cache down (keys live in PostgreSQL, not the cache)', async () => {
+    const caller = `nocache-${RUN}`;
+    const key = randomUUID();
+    const noCache = createApiHandler(dependencies({ cache: redisClient(1) }));
+    const request = async () =>
+      noCache(
+        await event('POST', '/notes', { as: caller, body: { title: 'x' }, idempotencyKey: key }),
+        context(),
+      );
+    const first = await request();
+    const retry = await request();
+    expect(first.statusCode).toBe(201);
+    expect(retry.statusCode).toBe(201);
+    expect(retry.body).toBe(first.body);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(await countNotes(caller)).toBe(1);
   });
 
   test('an unexpected error is a 500 that leaks nothing internal', async () => {
