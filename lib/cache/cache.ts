@@ -240,7 +240,7 @@ export class Cache extends Construct {
     Validations.of(this.replicationGroup).acknowledge({
       id: 'NIST.800.53.R5-ElastiCacheRedisClusterAutomaticBackup',
       reason:
-        'The cache holds only derived data (cache-aside copies of PostgreSQL rows, idempotency keys and rate-limit counters with short TTLs); after a loss it refills from PostgreSQL, so 15 days of snapshots would restore stale data.',
+        'The cache holds only derived data (cache-aside copies of PostgreSQL rows and rate-limit counters with short TTLs; idempotency keys live in PostgreSQL); after a loss it refills from PostgreSQL, so 15 days of snapshots would restore stale data.',
     });
 
     const logRetentionDays = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
