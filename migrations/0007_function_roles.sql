@@ -2,17 +2,16 @@
 -- One database role per function (issue 19, item 5): until now the API, the jobs worker, the
 -- outbox relay and the heartbeat writer all signed in as `app`, so the API could read every
 -- tenant's outbox payloads, delete processed_jobs and mark outbox rows published. Each function
--- now has a login role with only what its own SQL needs:
+-- now has a login role with only what its own SQL needs. This migration is the platform's part
+-- (`shipshape init` copies it into an adopted service, with 0001, 0002, 0004 and 0006):
 --
---   shipshape_api           accounts (insert, read under RLS), notes (CRUD under RLS), outbox (insert;
---                           the generated id back, no payloads)
+--   shipshape_api           outbox (insert; the generated id back, no payloads); its grants on
+--                           the application's own tables come from the application's migrations
+--                           (here 0008_api_role_grants.sql; in an adopted service its baseline)
 --   shipshape_jobs_worker   processed_jobs (insert; the job id back)
 --   shipshape_outbox_relay  outbox (read, stamp, park, prune), processed_jobs (prune)
 --   shipshape_heartbeat     heartbeat (insert; id and time back)
 --   restore_verifier        unchanged (0001: reads everything, writes nothing)
---
---   shipshape_api also gets idempotency_keys (0005) exactly as `app` has it: claim, store and
---   replay its own callers' keys under RLS, prune expired ones only through the owner's function.
 --
 -- A table added by a later migration grants to the role of the function that uses it, in that
 -- migration.
@@ -58,11 +57,8 @@ GRANT USAGE ON SCHEMA public TO shipshape_api, shipshape_jobs_worker, shipshape_
 
 SET LOCAL ROLE shipshape_owner;
 
--- The API: one caller's rows only (the policies below), and new outbox rows it cannot read back.
--- `INSERT ... RETURNING id` needs SELECT on the returned column, so exactly that one; `ON
--- CONFLICT (id)` needs SELECT on the conflict target (the policy limits it to the caller's row).
-GRANT SELECT, INSERT ON public.accounts TO shipshape_api;
-GRANT SELECT, INSERT, UPDATE, DELETE ON public.notes TO shipshape_api;
+-- The API: new outbox rows it cannot read back. `INSERT ... RETURNING id` needs SELECT on the
+-- returned column, so exactly that one.
 GRANT INSERT ON public.outbox TO shipshape_api;
 GRANT SELECT (id) ON public.outbox TO shipshape_api;
 
@@ -80,30 +76,13 @@ GRANT SELECT (job_id, processed_at), DELETE ON public.processed_jobs TO shipshap
 GRANT INSERT ON public.heartbeat TO shipshape_heartbeat;
 GRANT SELECT (id, recorded_at) ON public.heartbeat TO shipshape_heartbeat;
 
--- The API's idempotency keys (0005): the same grants `app` has there, no DELETE.
-GRANT SELECT, INSERT ON public.idempotency_keys TO shipshape_api;
-GRANT UPDATE (request_hash, status_code, response_body, created_at, expires_at) ON public.idempotency_keys TO shipshape_api;
-GRANT EXECUTE ON FUNCTION public.prune_idempotency_keys(integer) TO shipshape_api;
--- The caller policies cover the API's role as well as `app` (which the previous release uses).
-ALTER POLICY accounts_caller ON public.accounts TO app, shipshape_api;
-ALTER POLICY notes_caller ON public.notes TO app, shipshape_api;
-ALTER POLICY idempotency_keys_caller ON public.idempotency_keys TO app, shipshape_api;
 
 -- Down Migration
 SET LOCAL ROLE shipshape_owner;
 
-ALTER POLICY idempotency_keys_caller ON public.idempotency_keys TO app;
-REVOKE EXECUTE ON FUNCTION public.prune_idempotency_keys(integer) FROM shipshape_api;
-REVOKE ALL ON public.idempotency_keys FROM shipshape_api;
-REVOKE UPDATE (request_hash, status_code, response_body, created_at, expires_at) ON public.idempotency_keys FROM shipshape_api;
-ALTER POLICY notes_caller ON public.notes TO app;
-ALTER POLICY accounts_caller ON public.accounts TO app;
-
 REVOKE ALL ON public.heartbeat FROM shipshape_heartbeat;
 REVOKE ALL ON public.processed_jobs FROM shipshape_jobs_worker, shipshape_outbox_relay;
 REVOKE ALL ON public.outbox FROM shipshape_api, shipshape_outbox_relay;
-REVOKE ALL ON public.notes FROM shipshape_api;
-REVOKE ALL ON public.accounts FROM shipshape_api;
 -- Column grants are not covered by REVOKE ALL on the table.
 REVOKE SELECT (id) ON public.outbox FROM shipshape_api;
 REVOKE UPDATE (published_at, attempts, last_error, refusals, parked_at) ON public.outbox FROM shipshape_outbox_relay;

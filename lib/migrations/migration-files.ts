@@ -97,7 +97,7 @@ export const BASELINE_ADVICE =
   'A database that already has tables needs a baseline migration first: dump the schema ' +
   '(pg_dump --schema-only --no-owner --no-privileges "$DATABASE_URL"), put its CREATE statements ' +
   "under '-- Up Migration' of NNNN_baseline.sql with line 1 '-- phase: expand', grant the tables to " +
-  "the service's database role (app), and write the DROP statements under '-- Down Migration'. " +
+  "the service's database role (shipshape_api), and write the DROP statements under '-- Down Migration'. " +
   '`shipshape init` writes it from a schema.sql it finds; see docs/adopt.md#baseline-migration.';
 
 /** Removes SQL line comments and blank lines: what is left is what would run. */

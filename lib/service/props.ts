@@ -99,7 +99,8 @@ export interface ServiceOptions {
 
   /**
    * Database role the function connects as (IAM token, row-level security applies); its grants
-   * are in `migrations/0007_function_roles.sql`.
+   * are in `migrations/0007_function_roles.sql` (the role, outbox inserts) and the application's own
+   * migrations (here `0008_api_role_grants.sql`; in an adopted service its baseline).
    * @default 'shipshape_api'
    */
   readonly databaseUser?: string;

@@ -59,9 +59,10 @@ beforeAll(async () => {
 
   db = await createTestDatabase('adopt');
   await migrate({ direction: 'up', connection: db.url, dir: join(project, 'migrations') });
-  // Connect as the service role, so the baseline's grants are what the app runs with.
+  // Connect as the API's role (what the Service's DB_USER names), so the platform's role migration
+  // and the baseline's grants are what the app runs with.
   const asApp = new URL(db.url);
-  asApp.searchParams.set('options', '-c role=app');
+  asApp.searchParams.set('options', '-c role=shipshape_api');
   process.env.DATABASE_URL = asApp.toString();
   process.env.REDIS_URL = REDIS_URL;
   // What the Service construct sets on AWS; quiet here (the logs and EMF are asserted in test/lambda/runtime).

@@ -117,7 +117,7 @@ describe.each(['Staging', 'Production'])('%s, adopted', (stage) => {
       Handler: 'index.handler',
       Runtime: 'nodejs24.x',
       Environment: {
-        Variables: Match.objectLike({ DB_USER: 'shipshape_api', SHIPSHAPE_SCHEMA_VERSION: '0004_baseline' }),
+        Variables: Match.objectLike({ DB_USER: 'shipshape_api', SHIPSHAPE_SCHEMA_VERSION: '0006_baseline' }),
       },
     });
     const bundle = readFileSync(join(assetOf(stage, stateless, 'Service'), 'index.js'), 'utf8');
@@ -146,9 +146,11 @@ describe.each(['Staging', 'Production'])('%s, adopted', (stage) => {
       '0001_shipshape_roles.sql',
       '0002_shipshape_heartbeat.sql',
       '0003_shipshape_outbox.sql',
-      '0004_baseline.sql',
+      '0004_shipshape_outbox_parking.sql',
+      '0005_shipshape_function_roles.sql',
+      '0006_baseline.sql',
     ]);
-    expect(readFileSync(join(gate, 'migrations', '0004_baseline.sql'), 'utf8')).toContain(
+    expect(readFileSync(join(gate, 'migrations', '0006_baseline.sql'), 'utf8')).toContain(
       'CREATE TABLE IF NOT EXISTS todos',
     );
   });

@@ -1,5 +1,6 @@
 /**
- * One database role per function (migrations/0007_function_roles.sql), checked on a migrated
+ * One database role per function (migrations/0007_function_roles.sql, the API's grants on the
+ * application's tables in 0008_api_role_grants.sql), checked on a migrated
  * database as the real roles: each can do what its function's SQL does, and is REFUSED
  * (SQLSTATE 42501, insufficient_privilege) what it must not do. `app` keeps working for the
  * release in which the previous versions still sign in as it.

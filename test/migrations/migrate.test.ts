@@ -268,7 +268,7 @@ describe('migrate: failures leave nothing behind', () => {
     try {
       await holder.query('BEGIN');
       await holder.query('LOCK TABLE public.notes, public.accounts, public.outbox IN ACCESS EXCLUSIVE MODE');
-      // The newest migration's down alters or drops one of these (0007 changes the notes policy,
+      // The newest migration's down alters or drops one of these (0008 changes the notes policy,
       // 0004 drops outbox), so it must wait for the lock; without lock_timeout it would
       // wait for the statement timeout (here far beyond the test timeout) and block all traffic.
       const error = await migrate({

@@ -31,7 +31,7 @@ function problemsOf(files: Record<string, string>): string[] {
 describe('the repository migrations', () => {
   const migrations = loadMigrations();
 
-  test('are 0001 roles, 0002 heartbeat, 0003 accounts + notes, 0004 outbox, 0005 idempotency keys, 0006 outbox parking, 0007 function roles, all expand', () => {
+  test('are 0001 roles, 0002 heartbeat, 0003 accounts + notes, 0004 outbox, 0005 idempotency keys, 0006 outbox parking, 0007 function roles, 0008 API role grants, all expand', () => {
     expect(migrations.map((m) => [m.name, m.phase, m.contracts])).toEqual([
       ['0001_roles', 'expand', undefined],
       ['0002_heartbeat', 'expand', undefined],
@@ -40,6 +40,7 @@ describe('the repository migrations', () => {
       ['0005_idempotency_keys', 'expand', undefined],
       ['0006_outbox_parking', 'expand', undefined],
       ['0007_function_roles', 'expand', undefined],
+      ['0008_api_role_grants', 'expand', undefined],
     ]);
   });
 

@@ -167,11 +167,17 @@ exports.handler = apiHandler(serverlessExpress({ app }), {
 `;
 }
 
-/** The platform's own migrations every service needs (roles, heartbeat, outbox), renumbered. */
+/**
+ * The platform's own migrations every service needs (roles, heartbeat, outbox, outbox parking,
+ * one role per function), renumbered. The sample application's tables (0003, 0005) and its API
+ * role grants (0008) stay behind: the baseline grants the adopter's tables to `shipshape_api`.
+ */
 export const PLATFORM_MIGRATIONS: readonly { readonly from: string; readonly to: string }[] = [
   { from: '0001_roles.sql', to: '0001_shipshape_roles.sql' },
   { from: '0002_heartbeat.sql', to: '0002_shipshape_heartbeat.sql' },
   { from: '0004_outbox.sql', to: '0003_shipshape_outbox.sql' },
+  { from: '0006_outbox_parking.sql', to: '0004_shipshape_outbox_parking.sql' },
+  { from: '0007_function_roles.sql', to: '0005_shipshape_function_roles.sql' },
 ];
 
 export function platformMigration(file: string): string {
@@ -208,8 +214,9 @@ SET LOCAL ROLE shipshape_owner;
 
 ${schema.trim()}
 
--- The service connects as \`app\` (IAM through the RDS Proxy): it may read and write these tables.
-GRANT SELECT, INSERT, UPDATE, DELETE ON ${list} TO app;
+-- The service connects as \`shipshape_api\` (IAM through the RDS Proxy; the role comes from
+-- 0005_shipshape_function_roles): it may read and write these tables.
+GRANT SELECT, INSERT, UPDATE, DELETE ON ${list} TO shipshape_api;
 DO $$
 DECLARE
   seq text;
@@ -220,7 +227,7 @@ BEGIN
     WHERE c.table_schema = 'public' AND c.table_name = ANY (ARRAY[${quoted}])
   LOOP
     IF seq IS NOT NULL THEN
-      EXECUTE format('GRANT USAGE, SELECT ON SEQUENCE %s TO app', seq);
+      EXECUTE format('GRANT USAGE, SELECT ON SEQUENCE %s TO shipshape_api', seq);
     END IF;
   END LOOP;
 END

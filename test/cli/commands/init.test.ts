@@ -62,11 +62,13 @@ test('writes the CDK app, migrations, entry, runbooks and package.json changes, 
     '0001_shipshape_roles.sql',
     '0002_shipshape_heartbeat.sql',
     '0003_shipshape_outbox.sql',
-    '0004_baseline.sql',
+    '0004_shipshape_outbox_parking.sql',
+    '0005_shipshape_function_roles.sql',
+    '0006_baseline.sql',
   ]);
-  const baseline = readFileSync(join(dir, 'migrations', '0004_baseline.sql'), 'utf8');
+  const baseline = readFileSync(join(dir, 'migrations', '0006_baseline.sql'), 'utf8');
   expect(baseline).toMatch(/^-- phase: expand\n/);
-  expect(baseline).toContain('GRANT SELECT, INSERT, UPDATE, DELETE ON public.todos TO app;');
+  expect(baseline).toContain('GRANT SELECT, INSERT, UPDATE, DELETE ON public.todos TO shipshape_api;');
   expect(baseline).toContain('DROP TABLE public.todos;');
   expect(readFileSync(join(dir, 'infra', 'config.ts'), 'utf8')).toContain(
     '"runbookBaseUrl": "https://github.com/acme/todo-api/blob/main/runbooks"',
@@ -177,7 +179,7 @@ test('detects yarn and TypeScript; without a schema file it explains the baselin
   );
   expect(result.out).toContain('1. yarn install');
   expect(readFileSync(join(dir, 'lambda.ts'), 'utf8')).toContain("import app from './app';");
-  expect(existsSync(join(dir, 'migrations', '0004_baseline.sql'))).toBe(false);
+  expect(existsSync(join(dir, 'migrations', '0006_baseline.sql'))).toBe(false);
 });
 
 test('keeps an existing migrations directory and reports what breaks the rules', async () => {
