@@ -12,8 +12,9 @@
  *   notBreaching = good, breaching = bad, ignore = keep the state when all are missing, missing
  *   (the default) = INSUFFICIENT_DATA when all are missing; otherwise only present ones count.
  * Metric math (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html):
- * numbers, metric ids, + - * /, comparisons (1 or 0), IF(c, a, b) and FILL(m, v). Arithmetic with
- * a missing operand is missing; FILL replaces a missing value. Anything else fails loudly.
+ * numbers, metric ids, + - * /, comparisons (1 or 0), IF(c, a, b), FILL(m, v) and MAX/MIN/SUM/AVG
+ * of a list `[a, b]`. Arithmetic with a missing operand is missing; FILL replaces a missing value;
+ * a list function uses the series present in the period. Anything else fails loudly.
  * Composite alarms (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Composite_Alarm.html):
  * ALARM(), OK(), INSUFFICIENT_DATA(), AND, OR, NOT, TRUE, FALSE over other alarms' states.
  * Not modelled: ingestion delay (datapoints count the moment they are published), so every
@@ -37,7 +38,8 @@ type Expr =
   | { kind: 'num'; value: number }
   | { kind: 'id'; id: string }
   | { kind: 'bin'; op: string; left: Expr; right: Expr }
-  | { kind: 'call'; fn: 'IF' | 'FILL'; args: Expr[] };
+  | { kind: 'call'; fn: 'IF' | 'FILL'; args: Expr[] }
+  | { kind: 'reduce'; fn: 'MAX' | 'MIN' | 'SUM' | 'AVG'; items: Expr[] };
 
 interface MetricAlarm {
   readonly kind: 'metric';
@@ -89,6 +91,8 @@ export class AlarmEvaluator {
   private readonly states = new Map<string, AlarmState>();
   public readonly history: AlarmTransition[] = [];
   public readonly notifications: Notification[] = [];
+  /** Alarms the stand-in cannot evaluate, by name, with the reason. */
+  public readonly unsupported = new Map<string, { reason: string; actions: string[] }>();
 
   constructor(
     template: DeployedTemplate,
@@ -104,7 +108,19 @@ export class AlarmEvaluator {
    */
   public reload(template: DeployedTemplate): this {
     this.alarms.length = 0;
-    for (const id of template.ofType('AWS::CloudWatch::Alarm')) this.alarms.push(metricAlarm(template, id));
+    this.unsupported.clear();
+    for (const id of template.ofType('AWS::CloudWatch::Alarm')) {
+      try {
+        this.alarms.push(metricAlarm(template, id));
+      } catch (error) {
+        // Kept aside: it fails loudly the moment a flow relies on it (requireSupported).
+        const actions = (template.resolve(template.resource(id).Properties?.AlarmActions ?? []) as Json[]).map(String);
+        this.unsupported.set(template.physicalName(id), {
+          reason: error instanceof Error ? error.message : String(error),
+          actions,
+        });
+      }
+    }
     for (const id of template.ofType('AWS::CloudWatch::CompositeAlarm')) {
       const p = template.resource(id).Properties ?? {};
       const name = template.physicalName(id);
@@ -119,6 +135,31 @@ export class AlarmEvaluator {
     }
     for (const alarm of this.alarms) if (!this.states.has(alarm.name)) this.states.set(alarm.name, 'INSUFFICIENT_DATA');
     return this;
+  }
+
+  /**
+   * Throws unless every alarm named (and every alarm a named composite depends on) can be
+   * evaluated: a flow must never pass because an alarm it relies on was silently skipped.
+   */
+  public requireSupported(names: readonly string[]): void {
+    for (const name of names) {
+      const reason = this.unsupported.get(name)?.reason;
+      if (reason) throw new Error(`alarm ${name} is relied on but the stand-in cannot evaluate it: ${reason}`);
+      const alarm = this.alarms.find((a) => a.name === name);
+      if (!alarm) throw new Error(`alarm ${name} is relied on but is not in the template`);
+      if (alarm.kind === 'composite') {
+        const children = [...alarm.rule.matchAll(/(?:ALARM|OK|INSUFFICIENT_DATA)\(\s*"?([^")]+?)"?\s*\)/g)].map((m) => m[1]);
+        this.requireSupported(children.map((c) => (c.startsWith('arn:') ? c.slice(c.lastIndexOf(':') + 1) : c)));
+      }
+    }
+  }
+
+  /** Names of the alarms whose actions notify a topic matching `topic`. */
+  public notifying(topic: RegExp): string[] {
+    return [
+      ...this.alarms.filter((a) => a.actions.some((t) => topic.test(t))).map((a) => a.name),
+      ...[...this.unsupported].filter(([, u]) => u.actions.some((t) => topic.test(t))).map(([name]) => name),
+    ];
   }
 
   public names(): string[] {
@@ -317,7 +358,8 @@ function dimensionsOf(value: Json | undefined): Dimensions {
 
 // --- Metric math ------------------------------------------------------------------------------
 
-const TOKEN = /\s*(\d+(?:\.\d+)?|[A-Za-z_][A-Za-z0-9_]*|>=|<=|==|!=|[-+*/(),<>])/y;
+const TOKEN = /\s*(\d+(?:\.\d+)?|[A-Za-z_][A-Za-z0-9_]*|>=|<=|==|!=|[-+*/(),<>[\]])/y;
+const REDUCERS = ['MAX', 'MIN', 'SUM', 'AVG'] as const;
 
 /** Parses the supported subset of metric math; anything else throws naming the expression. */
 export function parseExpression(text: string, where = 'expression'): Expr {
@@ -373,6 +415,19 @@ export function parseExpression(text: string, where = 'expression'): Expr {
     }
     if (t === '-') return { kind: 'bin', op: '-', left: { kind: 'num', value: 0 }, right: factor() };
     if (/^\d/.test(t)) return { kind: 'num', value: Number(t) };
+    if (peek() === '(' && (REDUCERS as readonly string[]).includes(t) && tokens[pos + 1] === '[') {
+      // MAX([a, b]) and friends over a list of series: one value per period.
+      take('(');
+      take('[');
+      const items = [comparison()];
+      while (peek() === ',') {
+        take(',');
+        items.push(comparison());
+      }
+      take(']');
+      take(')');
+      return { kind: 'reduce', fn: t as (typeof REDUCERS)[number], items };
+    }
     if (peek() === '(') {
       if (t !== 'IF' && t !== 'FILL') {
         throw new Error(`${where}: the stand-in does not evaluate the metric math function ${t}()`);
@@ -401,6 +456,15 @@ export function evaluateExpr(expr: Expr, lookup: (id: string) => number | undefi
       return expr.value;
     case 'id':
       return lookup(expr.id);
+    case 'reduce': {
+      // Over the series that have a value in this period; none → missing.
+      const values = expr.items.map((i) => evaluateExpr(i, lookup)).filter((v): v is number => v !== undefined);
+      if (values.length === 0) return undefined;
+      if (expr.fn === 'MAX') return Math.max(...values);
+      if (expr.fn === 'MIN') return Math.min(...values);
+      const total = values.reduce((a, b) => a + b, 0);
+      return expr.fn === 'SUM' ? total : total / values.length;
+    }
     case 'call': {
       if (expr.fn === 'FILL') {
         return evaluateExpr(expr.args[0], lookup) ?? evaluateExpr(expr.args[1], lookup);

@@ -316,7 +316,11 @@ export class CodeDeployService {
     const event = { DeploymentId: d.deploymentId, LifecycleEventHookExecutionId: executionId };
     const attempt = async () => {
       const result = await this.lambda.invoke(fn, event);
-      if (result.functionError) this.log(d, hook, `invocation failed: ${JSON.stringify(result.payload)}`);
+      this.log(
+        d,
+        hook,
+        `${result.functionError ? 'invocation failed' : 'returned'}: ${JSON.stringify(result.payload ?? null).slice(0, 400)}`,
+      );
       return result.functionError === undefined;
     };
     if (!(await attempt())) {

@@ -102,6 +102,7 @@ export class World {
     this.alarms = new AlarmEvaluator(this.deployed, this.store);
     this.codeDeploy = new CodeDeployService(this.clock, this.lambda, (name) => this.alarms.state(name));
     this.installDeploymentGroup();
+    this.alarms.requireSupported([...this.groupAlarms(), ...this.alarms.notifying(/AlarmTopicsPage/)]);
     // CloudWatch evaluates every alarm once a minute, on the minute.
     const firstMinute = Math.ceil(this.clock.now() / 60_000) * 60_000;
     this.clock.every(60_000, firstMinute, () => this.alarms.evaluate(this.clock.now()));
@@ -374,12 +375,12 @@ export class World {
   // --- AWS SDK clients → the stand-in -----------------------------------------------------------
 
   private installMocks(): void {
-    const notSupported = (service: string) => (input: unknown) => {
+    const notSupported = (service: string) => async (input: unknown) => {
       throw new Error(`${service}: the stand-in does not implement this call (${JSON.stringify(input).slice(0, 200)})`);
     };
     const cfn = mockClient(CloudFormationClient);
     cfn.onAnyCommand().callsFake(notSupported('CloudFormation'));
-    cfn.on(DescribeStacksCommand).callsFake((input: { StackName?: string }) => {
+    cfn.on(DescribeStacksCommand).callsFake(async (input: { StackName?: string }) => {
       if (input.StackName !== this.options.stackName) {
         throw Object.assign(new Error(`Stack with id ${input.StackName} does not exist`), { name: 'ValidationError' });
       }
@@ -392,7 +393,7 @@ export class World {
 
     const lambda = mockClient(LambdaClient);
     lambda.onAnyCommand().callsFake(notSupported('Lambda'));
-    lambda.on(GetAliasCommand).callsFake((input: { FunctionName: string; Name: string }) => {
+    lambda.on(GetAliasCommand).callsFake(async (input: { FunctionName: string; Name: string }) => {
       const { name } = LambdaService.parseName(input.FunctionName);
       const alias = this.lambda.getAlias(name, input.Name);
       return {
@@ -401,12 +402,12 @@ export class World {
         ...(Object.keys(alias.weights).length > 0 ? { RoutingConfig: { AdditionalVersionWeights: alias.weights } } : {}),
       };
     });
-    lambda.on(GetFunctionConfigurationCommand).callsFake((input: { FunctionName: string; Qualifier?: string }) => {
+    lambda.on(GetFunctionConfigurationCommand).callsFake(async (input: { FunctionName: string; Qualifier?: string }) => {
       const { name, qualifier } = LambdaService.parseName(input.FunctionName, input.Qualifier);
       const config = this.lambda.configuration(name, qualifier);
       return { FunctionName: name, Version: config.version, Description: config.description, Environment: { Variables: { ...config.environment } } };
     });
-    lambda.on(ListVersionsByFunctionCommand).callsFake((input: { FunctionName: string }) => {
+    lambda.on(ListVersionsByFunctionCommand).callsFake(async (input: { FunctionName: string }) => {
       const { name } = LambdaService.parseName(input.FunctionName);
       return { Versions: ['$LATEST', ...this.lambda.versions(name)].map((Version) => ({ FunctionName: name, Version })) };
     });
@@ -425,7 +426,7 @@ export class World {
     const codedeploy = mockClient(CodeDeployClient);
     codedeploy.onAnyCommand().callsFake(notSupported('CodeDeploy'));
     codedeploy.on(CreateDeploymentCommand).callsFake(
-      (input: {
+      async (input: {
         applicationName: string;
         deploymentGroupName: string;
         deploymentConfigName?: string;
@@ -453,30 +454,30 @@ export class World {
         return { deploymentId: d.deploymentId };
       },
     );
-    codedeploy.on(GetDeploymentCommand).callsFake((input: { deploymentId: string }) => ({
+    codedeploy.on(GetDeploymentCommand).callsFake(async (input: { deploymentId: string }) => ({
       deploymentInfo: this.deploymentInfo(this.codeDeploy.get(input.deploymentId)),
     }));
-    codedeploy.on(BatchGetDeploymentsCommand).callsFake((input: { deploymentIds?: string[] }) => ({
+    codedeploy.on(BatchGetDeploymentsCommand).callsFake(async (input: { deploymentIds?: string[] }) => ({
       deploymentsInfo: (input.deploymentIds ?? []).map((id) => this.deploymentInfo(this.codeDeploy.get(id))),
     }));
-    codedeploy.on(ListDeploymentsCommand).callsFake((input: { applicationName?: string; deploymentGroupName?: string; includeOnlyStatuses?: string[] }) => ({
+    codedeploy.on(ListDeploymentsCommand).callsFake(async (input: { applicationName?: string; deploymentGroupName?: string; includeOnlyStatuses?: string[] }) => ({
       deployments: [...this.codeDeploy.deployments]
         .reverse()
         .filter((d) => d.applicationName === input.applicationName && d.deploymentGroupName === input.deploymentGroupName)
         .filter((d) => !input.includeOnlyStatuses || input.includeOnlyStatuses.includes(d.status))
         .map((d) => d.deploymentId),
     }));
-    codedeploy.on(StopDeploymentCommand).callsFake((input: { deploymentId: string; autoRollbackEnabled?: boolean }) => {
+    codedeploy.on(StopDeploymentCommand).callsFake(async (input: { deploymentId: string; autoRollbackEnabled?: boolean }) => {
       this.codeDeploy.stop(input.deploymentId, input.autoRollbackEnabled);
       return { status: 'Pending', statusMessage: 'Stopping' };
     });
     codedeploy.on(PutLifecycleEventHookExecutionStatusCommand).callsFake(
-      (input: { deploymentId: string; lifecycleEventHookExecutionId: string; status: string }) => {
+      async (input: { deploymentId: string; lifecycleEventHookExecutionId: string; status: string }) => {
         this.codeDeploy.putHookStatus(input.deploymentId, input.lifecycleEventHookExecutionId, input.status);
         return { lifecycleEventHookExecutionId: input.lifecycleEventHookExecutionId };
       },
     );
-    codedeploy.on(GetDeploymentGroupCommand).callsFake((input: { applicationName: string; deploymentGroupName: string }) => {
+    codedeploy.on(GetDeploymentGroupCommand).callsFake(async (input: { applicationName: string; deploymentGroupName: string }) => {
       const g = this.codeDeploy.group(input.applicationName, input.deploymentGroupName);
       const last = this.codeDeploy.lastSuccessful(input.applicationName, input.deploymentGroupName);
       return {
@@ -503,7 +504,7 @@ export class World {
     const cloudwatch = mockClient(CloudWatchClient);
     cloudwatch.onAnyCommand().callsFake(notSupported('CloudWatch'));
     cloudwatch.on(PutMetricDataCommand).callsFake(
-      (input: { Namespace: string; MetricData?: Array<{ MetricName: string; Value?: number; Timestamp?: Date; Dimensions?: Array<{ Name: string; Value: string }> }> }) => {
+      async (input: { Namespace: string; MetricData?: Array<{ MetricName: string; Value?: number; Timestamp?: Date; Dimensions?: Array<{ Name: string; Value: string }> }> }) => {
         for (const d of input.MetricData ?? []) {
           const dims = Object.fromEntries((d.Dimensions ?? []).map((x) => [x.Name, x.Value]));
           this.store.put(input.Namespace, d.MetricName, dims, d.Timestamp?.getTime() ?? this.clock.now(), d.Value ?? 0);
@@ -511,13 +512,13 @@ export class World {
         return {};
       },
     );
-    cloudwatch.on(DescribeAlarmsCommand).callsFake((input: { AlarmNames?: string[] }) => ({
+    cloudwatch.on(DescribeAlarmsCommand).callsFake(async (input: { AlarmNames?: string[] }) => ({
       MetricAlarms: (input.AlarmNames ?? this.alarms.names()).map((AlarmName) => ({ AlarmName, StateValue: this.alarms.state(AlarmName) })),
     }));
 
     const secrets = mockClient(SecretsManagerClient);
     secrets.onAnyCommand().callsFake(notSupported('SecretsManager'));
-    secrets.on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => {
+    secrets.on(GetSecretValueCommand).callsFake(async (input: { SecretId: string }) => {
       const db = this.options.database;
       if (/master-AbCdEf$/.test(input.SecretId)) {
         return { SecretString: JSON.stringify({ username: db.user, password: db.password, host: db.host, port: db.port }) };
