@@ -17,6 +17,8 @@ import { cliDeps, finish, formatTimes, newScenario, profile, record, START } fro
 const MINUTE = 60_000;
 /** Production's expected request rate in these scenarios: 2 per second. */
 const PRODUCTION_RPM = 120;
+/** Request rate of the long burn-rate scenarios (ratios are what the SLO alarms compare). */
+const BURN_RPM = 30;
 
 let production: TemplateJson;
 let staging: TemplateJson;
@@ -208,27 +210,40 @@ describe('lifecycle hooks', () => {
 });
 
 describe('SLO burn-rate alerting (production availability 99.9%: budget 0.1%)', () => {
-  it('a 14.4× burn of the whole API pages — measured time to page', async () => {
-    const { world, clock } = await scenario('production', { trafficPerMinute: PRODUCTION_RPM });
-    const v1 = profile('v1 (live)');
-    // An hour of normal traffic, so every window is full before the burn starts.
-    await clock.advance(65 * MINUTE);
-    const v2 = world.deployNewCode(v1);
-    await finish(clock, v2, 30 * MINUTE);
-    expect(v2.status).toBe('Succeeded');
-    await clock.advance(MINUTE - (clock.now() % MINUTE));
-    const burnStart = clock.now();
-    v1.serverErrorPercent = 1.44; // 14.4 × the 0.1% budget
+  /** Production with `hours` of normal traffic behind it (every burn-rate window full), then `faults` on the live version. */
+  async function burnAfter(hours: number, faults: Parameters<typeof profile>[1]) {
+    const s = await scenario('production', { trafficPerMinute: BURN_RPM });
+    const live = profile('v2 (live)');
+    const d = s.world.deployNewCode(live);
+    await finish(s.clock, d, 30 * MINUTE);
+    expect(d.status).toBe('Succeeded');
+    await s.clock.advanceTo(START + hours * 60 * MINUTE);
+    Object.assign(live, faults);
+    return { ...s, burnStart: s.clock.now() };
+  }
+
+  it('a 14.4× burn of the whole API pages — the measured time, not 5 minutes', async () => {
+    const { world, clock, burnStart } = await burnAfter(6.5, { serverErrorPercent: 1.44 }); // 14.4 × 0.1%
     await clock.until(() => pages(world, burnStart).length > 0, 3 * 60 * MINUTE, MINUTE);
 
     const first = pages(world, burnStart)[0];
     record('14.4× burn (live version, 1.44% errors)', 'burn start → page', first ? first.time - burnStart : undefined);
     expect(first?.alarm).toMatch(/Availability-FastBurn$/);
-    // The SRE-workbook pair pages when BOTH windows breach; at exactly 14.4× the 1-hour window
-    // only reaches 1.44% once it holds a full hour of the burn. This asserts the measured truth
-    // (see the report): not within 5 minutes.
+    // The SRE-workbook pair pages only when BOTH windows breach; at exactly 14.4× the 1-hour
+    // window reaches 1.44% once it holds (almost) a full hour of the burn. This asserts the
+    // measured truth, reported to the lead: a 14.4× burn pages after about an hour.
     expect(first!.time - burnStart).toBeGreaterThanOrEqual(55 * MINUTE);
-    expect(first!.time - burnStart).toBeLessThanOrEqual(62 * MINUTE);
+    expect(first!.time - burnStart).toBeLessThanOrEqual(61 * MINUTE);
+  });
+
+  it('a total outage (100% errors, a 1000× burn) pages within 5 minutes', async () => {
+    const { world, clock, burnStart } = await burnAfter(1.25, { serverErrorPercent: 100 });
+    await clock.until(() => pages(world, burnStart).length > 0, 30 * MINUTE, MINUTE);
+
+    const first = pages(world, burnStart)[0];
+    record('total outage (live version, 100% errors)', 'burn start → page', first ? first.time - burnStart : undefined);
+    expect(first?.alarm).toMatch(/Availability-FastBurn$/);
+    expect(first!.time - burnStart).toBeLessThanOrEqual(5 * MINUTE);
   });
 
   it('a canary burning the budget at 14.4× is rolled back inside its interval', async () => {
@@ -244,7 +259,7 @@ describe('SLO burn-rate alerting (production availability 99.9%: budget 0.1%)', 
   });
 
   it('normal noise — a 0.5× burn for a whole day — pages nobody', async () => {
-    const { world, clock } = await scenario('production', { trafficPerMinute: 20 });
+    const { world, clock } = await scenario('production', { trafficPerMinute: 10 });
     const noisy = profile('v1 (live)', { serverErrorPercent: 0.05 });
     const d = world.deployNewCode(noisy);
     await finish(clock, d, 30 * MINUTE);
@@ -253,7 +268,7 @@ describe('SLO burn-rate alerting (production availability 99.9%: budget 0.1%)', 
 
     const errors = world.store.sum('AWS/ApiGateway', '5xx', { ApiId: world.names.apiId }, dayStart, clock.now());
     const requests = world.store.sum('AWS/ApiGateway', 'Count', { ApiId: world.names.apiId }, dayStart, clock.now());
-    expect(errors).toBeGreaterThanOrEqual(10);
+    expect(errors).toBeGreaterThanOrEqual(5);
     expect(errors / requests).toBeCloseTo(0.0005, 4);
     expect(pages(world, dayStart)).toEqual([]);
   });
