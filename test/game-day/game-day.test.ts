@@ -90,11 +90,18 @@ function pages(world: World, since = 0) {
 
 describe('canary deployments (production: 10% for 5 minutes, 2 requests/s)', () => {
   it('stops and rolls back a canary of a version failing 20% of requests inside its interval, on the deployment’s own alarms', async () => {
-    const { world, clock } = await scenario('production', { trafficPerMinute: PRODUCTION_RPM, secondHealthyVersion: true });
+    const { world, clock } = await scenario('production', {
+      trafficPerMinute: PRODUCTION_RPM,
+      secondHealthyVersion: true,
+    });
     const d = world.deployNewCode(profile('v3 fails 20%', { serverErrorPercent: 20 }));
     await finish(clock, d, 30 * MINUTE);
 
-    record('canary failing 20%', 'deployment start → stopped, old version 100%', (d.completeTime ?? Infinity) - d.createTime);
+    record(
+      'canary failing 20%',
+      'deployment start → stopped, old version 100%',
+      (d.completeTime ?? Infinity) - d.createTime,
+    );
     expect(d.status).toBe('Stopped');
     expect(d.errorInformation?.code).toBe('ALARM_ACTIVE');
     expect(d.completeTime! - d.createTime).toBeLessThan(5 * MINUTE);
@@ -105,12 +112,22 @@ describe('canary deployments (production: 10% for 5 minutes, 2 requests/s)', () 
   });
 
   it('lets a version that answers 4xx (the clients’ problem) finish its canary', async () => {
-    const { world, clock } = await scenario('production', { trafficPerMinute: PRODUCTION_RPM, secondHealthyVersion: true });
+    const { world, clock } = await scenario('production', {
+      trafficPerMinute: PRODUCTION_RPM,
+      secondHealthyVersion: true,
+    });
     const d = world.deployNewCode(profile('v3 answers 404 to 20%', { clientErrorPercent: 20 }));
     await finish(clock, d, 30 * MINUTE);
 
-    record('canary answering 20% 4xx', 'deployment start → new version 100%', d.fullTrafficAt === undefined ? undefined : d.fullTrafficAt - d.createTime);
-    expect({ status: d.status, error: d.errorInformation }).toEqual({ status: 'Succeeded', error: undefined });
+    record(
+      'canary answering 20% 4xx',
+      'deployment start → new version 100%',
+      d.fullTrafficAt === undefined ? undefined : d.fullTrafficAt - d.createTime,
+    );
+    expect({ status: d.status, error: d.errorInformation }).toEqual({
+      status: 'Succeeded',
+      error: undefined,
+    });
     expect(world.lambda.getAlias(world.names.service, 'live')).toEqual({ version: '3', weights: {} });
     // The clients did see the 404s (the test would prove nothing otherwise).
     const id = { ApiId: world.names.apiId };
@@ -121,7 +138,10 @@ describe('canary deployments (production: 10% for 5 minutes, 2 requests/s)', () 
 
 describe('shipshape rollback', () => {
   it('restores the previous version to 100% while the live one fails /health and the SLO fast burn fires; the gate self-tests the target', async () => {
-    const { world, clock } = await scenario('production', { trafficPerMinute: PRODUCTION_RPM, secondHealthyVersion: true });
+    const { world, clock } = await scenario('production', {
+      trafficPerMinute: PRODUCTION_RPM,
+      secondHealthyVersion: true,
+    });
     const v3 = profile('v3');
     const d = world.deployNewCode(v3);
     await finish(clock, d, 30 * MINUTE);
@@ -137,31 +157,59 @@ describe('shipshape rollback', () => {
     const deps = cliDeps(world);
     const started = clock.now();
     const code = await rollback(['--env', 'production', '--yes'], deps);
-    const rollbackDeployment = world.codeDeploy.deployments.find((x) => x.createTime >= started && x.creator === 'user');
+    const rollbackDeployment = world.codeDeploy.deployments.find(
+      (x) => x.createTime >= started && x.creator === 'user',
+    );
 
-    record('rollback, live /health 500 + fast burn firing', 'command → previous version 100%', rollbackDeployment?.fullTrafficAt === undefined ? undefined : rollbackDeployment.fullTrafficAt - started);
+    record(
+      'rollback, live /health 500 + fast burn firing',
+      'command → previous version 100%',
+      rollbackDeployment?.fullTrafficAt === undefined
+        ? undefined
+        : rollbackDeployment.fullTrafficAt - started,
+    );
     record('rollback, live /health 500 + fast burn firing', 'command → exit', clock.now() - started);
-    expect({ code, output: deps.output() }).toEqual({ code: 0, output: expect.stringContaining('Rolled back production to version 2') });
+    expect({ code, output: deps.output() }).toEqual({
+      code: 0,
+      output: expect.stringContaining('Rolled back production to version 2'),
+    });
     expect(world.lambda.getAlias(world.names.service, 'live')).toEqual({ version: '2', weights: {} });
     // The gate invoked the target (version 2) for its self-test, not the broken live version.
-    const selfTests = world.lambda.invocations.filter((i) => i.fn === world.names.service && i.time >= started && i.qualifier !== 'live');
+    const selfTests = world.lambda.invocations.filter(
+      (i) => i.fn === world.names.service && i.time >= started && i.qualifier !== 'live',
+    );
     expect(selfTests.map((i) => i.version)).toEqual(['2']);
   });
 
   it('stops a canary in progress and puts the old version back', async () => {
-    const { world, clock } = await scenario('production', { trafficPerMinute: PRODUCTION_RPM, secondHealthyVersion: true });
+    const { world, clock } = await scenario('production', {
+      trafficPerMinute: PRODUCTION_RPM,
+      secondHealthyVersion: true,
+    });
     const d = world.deployNewCode(profile('v3'));
     await clock.advance(2 * MINUTE);
-    expect(world.lambda.getAlias(world.names.service, 'live')).toEqual({ version: '2', weights: { '3': 0.1 } });
+    expect(world.lambda.getAlias(world.names.service, 'live')).toEqual({
+      version: '2',
+      weights: { '3': 0.1 },
+    });
 
     const deps = cliDeps(world);
     const started = clock.now();
     const code = await rollback(['--env', 'production', '--yes'], deps);
-    const back = world.codeDeploy.deployments.find((x) => x.rollbackInfo?.rollbackTriggeringDeploymentId === d.deploymentId);
+    const back = world.codeDeploy.deployments.find(
+      (x) => x.rollbackInfo?.rollbackTriggeringDeploymentId === d.deploymentId,
+    );
 
-    record('rollback during a canary', 'command → previous version 100%', back?.fullTrafficAt === undefined ? undefined : back.fullTrafficAt - started);
+    record(
+      'rollback during a canary',
+      'command → previous version 100%',
+      back?.fullTrafficAt === undefined ? undefined : back.fullTrafficAt - started,
+    );
     record('rollback during a canary', 'command → exit', clock.now() - started);
-    expect({ code, output: deps.output() }).toEqual({ code: 0, output: expect.stringContaining('version 2') });
+    expect({ code, output: deps.output() }).toEqual({
+      code: 0,
+      output: expect.stringContaining('version 2'),
+    });
     expect(d.status).toBe('Stopped');
     expect(world.lambda.getAlias(world.names.service, 'live')).toEqual({ version: '2', weights: {} });
   });
@@ -174,12 +222,31 @@ describe('shipshape drill (staging)', () => {
     const started = clock.now();
     const code = await drill(['--env', 'staging'], deps);
 
-    const metric = (name: string) => world.store.statistic('Shipshape/Deployments', name, { Environment: 'staging' }, 'Maximum', started, clock.now() + MINUTE);
+    const metric = (name: string) =>
+      world.store.statistic(
+        'Shipshape/Deployments',
+        name,
+        { Environment: 'staging' },
+        'Maximum',
+        started,
+        clock.now() + MINUTE,
+      );
     const rollbackSeconds = metric('TimeToRollbackSeconds');
     const recoverSeconds = metric('TimeToRecoverSeconds');
-    record('staging drill', 'TimeToRollbackSeconds (published)', rollbackSeconds === undefined ? undefined : rollbackSeconds * 1000);
-    record('staging drill', 'TimeToRecoverSeconds (published)', recoverSeconds === undefined ? undefined : recoverSeconds * 1000);
-    expect({ code, output: deps.output() }).toEqual({ code: 0, output: expect.stringContaining('Drill passed in staging') });
+    record(
+      'staging drill',
+      'TimeToRollbackSeconds (published)',
+      rollbackSeconds === undefined ? undefined : rollbackSeconds * 1000,
+    );
+    record(
+      'staging drill',
+      'TimeToRecoverSeconds (published)',
+      recoverSeconds === undefined ? undefined : recoverSeconds * 1000,
+    );
+    expect({ code, output: deps.output() }).toEqual({
+      code: 0,
+      output: expect.stringContaining('Drill passed in staging'),
+    });
     expect(metric('DrillSucceeded')).toBe(1);
     expect(rollbackSeconds).toEqual(expect.any(Number));
     expect(recoverSeconds).toEqual(expect.any(Number));
@@ -190,16 +257,26 @@ describe('shipshape drill (staging)', () => {
 describe('lifecycle hooks', () => {
   it('a smoke test with a missing setting reports Failed within a minute and the deployment rolls back', async () => {
     const { world, clock } = await scenario('production', {
-      trafficPerMinute: PRODUCTION_RPM,
+      trafficPerMinute: 10,
       hookEnvironment: { AfterAllowTraffic: ({ API_URL: _omitted, ...rest }) => rest },
     });
     const d = world.deployNewCode(profile('v2'));
     await finish(clock, d, 3 * 60 * MINUTE);
 
-    const hook = world.codeDeploy.hookExecutions().find((h) => h.deployment === d && h.hook === 'AfterAllowTraffic');
+    const hook = world.codeDeploy
+      .hookExecutions()
+      .find((h) => h.deployment === d && h.hook === 'AfterAllowTraffic');
     expect(hook).toBeDefined();
-    record('smoke test without API_URL', 'hook start → status reported', hook!.reportedAt === undefined ? undefined : hook!.reportedAt - hook!.startedAt);
-    record('smoke test without API_URL', 'hook start → deployment failed', (d.completeTime ?? Infinity) - hook!.startedAt);
+    record(
+      'smoke test without API_URL',
+      'hook start → status reported',
+      hook!.reportedAt === undefined ? undefined : hook!.reportedAt - hook!.startedAt,
+    );
+    record(
+      'smoke test without API_URL',
+      'hook start → deployment failed',
+      (d.completeTime ?? Infinity) - hook!.startedAt,
+    );
     expect(d.status).toBe('Failed');
     expect(world.lambda.getAlias(world.names.service, 'live')).toEqual({ version: '1', weights: {} });
     expect({ status: hook!.status, withinAMinute: hook!.reportedAt! - hook!.startedAt <= MINUTE }).toEqual({
@@ -227,7 +304,11 @@ describe('SLO burn-rate alerting (production availability 99.9%: budget 0.1%)', 
     await clock.until(() => pages(world, burnStart).length > 0, 3 * 60 * MINUTE, MINUTE);
 
     const first = pages(world, burnStart)[0];
-    record('14.4× burn (live version, 1.44% errors)', 'burn start → page', first ? first.time - burnStart : undefined);
+    record(
+      '14.4× burn (live version, 1.44% errors)',
+      'burn start → page',
+      first ? first.time - burnStart : undefined,
+    );
     expect(first?.alarm).toMatch(/Availability-FastBurn$/);
     // The SRE-workbook pair pages only when BOTH windows breach; at exactly 14.4× the 1-hour
     // window reaches 1.44% once it holds (almost) a full hour of the burn. This asserts the
@@ -241,19 +322,33 @@ describe('SLO burn-rate alerting (production availability 99.9%: budget 0.1%)', 
     await clock.until(() => pages(world, burnStart).length > 0, 30 * MINUTE, MINUTE);
 
     const first = pages(world, burnStart)[0];
-    record('total outage (live version, 100% errors)', 'burn start → page', first ? first.time - burnStart : undefined);
+    record(
+      'total outage (live version, 100% errors)',
+      'burn start → page',
+      first ? first.time - burnStart : undefined,
+    );
     expect(first?.alarm).toMatch(/Availability-FastBurn$/);
     expect(first!.time - burnStart).toBeLessThanOrEqual(5 * MINUTE);
   });
 
   it('a canary burning the budget at 14.4× is rolled back inside its interval', async () => {
-    const { world, clock } = await scenario('production', { trafficPerMinute: PRODUCTION_RPM, secondHealthyVersion: true });
+    const { world, clock } = await scenario('production', {
+      trafficPerMinute: PRODUCTION_RPM,
+      secondHealthyVersion: true,
+    });
     // 10% of the traffic failing 14.4% burns the whole API's budget at 14.4×.
     const d = world.deployNewCode(profile('v3 fails 14.4%', { serverErrorPercent: 14.4 }));
     await finish(clock, d, 30 * MINUTE);
 
-    record('canary burning 14.4×', 'deployment start → stopped, old version 100%', d.status === 'Stopped' ? d.completeTime! - d.createTime : undefined);
-    expect({ status: d.status, code: d.errorInformation?.code }).toEqual({ status: 'Stopped', code: 'ALARM_ACTIVE' });
+    record(
+      'canary burning 14.4×',
+      'deployment start → stopped, old version 100%',
+      d.status === 'Stopped' ? d.completeTime! - d.createTime : undefined,
+    );
+    expect({ status: d.status, code: d.errorInformation?.code }).toEqual({
+      status: 'Stopped',
+      code: 'ALARM_ACTIVE',
+    });
     expect(d.completeTime! - d.createTime).toBeLessThan(5 * MINUTE);
     expect(world.lambda.getAlias(world.names.service, 'live')).toEqual({ version: '2', weights: {} });
   });
@@ -266,8 +361,20 @@ describe('SLO burn-rate alerting (production availability 99.9%: budget 0.1%)', 
     const dayStart = clock.now();
     await clock.advance(24 * 60 * MINUTE);
 
-    const errors = world.store.sum('AWS/ApiGateway', '5xx', { ApiId: world.names.apiId }, dayStart, clock.now());
-    const requests = world.store.sum('AWS/ApiGateway', 'Count', { ApiId: world.names.apiId }, dayStart, clock.now());
+    const errors = world.store.sum(
+      'AWS/ApiGateway',
+      '5xx',
+      { ApiId: world.names.apiId },
+      dayStart,
+      clock.now(),
+    );
+    const requests = world.store.sum(
+      'AWS/ApiGateway',
+      'Count',
+      { ApiId: world.names.apiId },
+      dayStart,
+      clock.now(),
+    );
     expect(errors).toBeGreaterThanOrEqual(5);
     expect(errors / requests).toBeCloseTo(0.0005, 4);
     expect(pages(world, dayStart)).toEqual([]);

@@ -23,7 +23,9 @@ export function record(scenario: string, measure: string, ms: number | undefined
 
 export function formatTimes(): string {
   const rows = TIMES.map((t) => [t.scenario, t.measure, String(t.seconds)]);
-  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length), ['scenario', 'measured', 'sim s'][i].length));
+  const widths = [0, 1, 2].map((i) =>
+    Math.max(...rows.map((r) => r[i].length), ['scenario', 'measured', 'sim s'][i].length),
+  );
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   return [
     '',
@@ -45,7 +47,11 @@ export async function newScenario(
   template: TemplateJson,
   environment: 'production' | 'staging',
   database: DatabaseEndpoint,
-  options: { trafficPerMinute: number; secondHealthyVersion?: boolean; hookEnvironment?: WorldOptions['hookEnvironment'] },
+  options: {
+    trafficPerMinute: number;
+    secondHealthyVersion?: boolean;
+    hookEnvironment?: WorldOptions['hookEnvironment'];
+  },
 ): Promise<Scenario & { stopTraffic: () => void; v1: string }> {
   const clock = new SimClock(START, (now) => jest.setSystemTime(now));
   const world = new World({
@@ -60,7 +66,8 @@ export async function newScenario(
   if (options.secondHealthyVersion) {
     const d = world.deployNewCode({ ...HEALTHY, label: 'v2' });
     await finish(clock, d, 30 * 60_000);
-    if (d.status !== 'Succeeded') throw new Error(`setup: deploying version 2 ended ${d.status}: ${JSON.stringify(d.events)}`);
+    if (d.status !== 'Succeeded')
+      throw new Error(`setup: deploying version 2 ended ${d.status}: ${JSON.stringify(d.events)}`);
   }
   return { world, clock, stopTraffic, v1 };
 }

@@ -114,7 +114,9 @@ export class AlarmEvaluator {
         this.alarms.push(metricAlarm(template, id));
       } catch (error) {
         // Kept aside: it fails loudly the moment a flow relies on it (requireSupported).
-        const actions = (template.resolve(template.resource(id).Properties?.AlarmActions ?? []) as Json[]).map(String);
+        const actions = (
+          template.resolve(template.resource(id).Properties?.AlarmActions ?? []) as Json[]
+        ).map(String);
         this.unsupported.set(template.physicalName(id), {
           reason: error instanceof Error ? error.message : String(error),
           actions,
@@ -133,7 +135,8 @@ export class AlarmEvaluator {
         actions: ((template.resolve(p.AlarmActions ?? []) as Json[]) ?? []).map(String),
       });
     }
-    for (const alarm of this.alarms) if (!this.states.has(alarm.name)) this.states.set(alarm.name, 'INSUFFICIENT_DATA');
+    for (const alarm of this.alarms)
+      if (!this.states.has(alarm.name)) this.states.set(alarm.name, 'INSUFFICIENT_DATA');
     return this;
   }
 
@@ -144,12 +147,17 @@ export class AlarmEvaluator {
   public requireSupported(names: readonly string[]): void {
     for (const name of names) {
       const reason = this.unsupported.get(name)?.reason;
-      if (reason) throw new Error(`alarm ${name} is relied on but the stand-in cannot evaluate it: ${reason}`);
+      if (reason)
+        throw new Error(`alarm ${name} is relied on but the stand-in cannot evaluate it: ${reason}`);
       const alarm = this.alarms.find((a) => a.name === name);
       if (!alarm) throw new Error(`alarm ${name} is relied on but is not in the template`);
       if (alarm.kind === 'composite') {
-        const children = [...alarm.rule.matchAll(/(?:ALARM|OK|INSUFFICIENT_DATA)\(\s*"?([^")]+?)"?\s*\)/g)].map((m) => m[1]);
-        this.requireSupported(children.map((c) => (c.startsWith('arn:') ? c.slice(c.lastIndexOf(':') + 1) : c)));
+        const children = [
+          ...alarm.rule.matchAll(/(?:ALARM|OK|INSUFFICIENT_DATA)\(\s*"?([^")]+?)"?\s*\)/g),
+        ].map((m) => m[1]);
+        this.requireSupported(
+          children.map((c) => (c.startsWith('arn:') ? c.slice(c.lastIndexOf(':') + 1) : c)),
+        );
       }
     }
   }
@@ -228,7 +236,14 @@ export class AlarmEvaluator {
   private datapoint(alarm: MetricAlarm, id: string, start: number, end: number): number | undefined {
     const query = alarm.queries.get(id);
     if (query) {
-      return this.store.statistic(query.namespace, query.metricName, query.dimensions, query.stat, start, end);
+      return this.store.statistic(
+        query.namespace,
+        query.metricName,
+        query.dimensions,
+        query.stat,
+        start,
+        end,
+      );
     }
     const expression = alarm.expressions.get(id);
     if (!expression) throw new Error(`alarm ${alarm.name}: no metric or expression '${id}'`);
@@ -303,7 +318,8 @@ function metricAlarm(template: DeployedTemplate, logicalId: string): MetricAlarm
           period: Number(stat.Period),
         });
         period ??= Number(stat.Period);
-        if (period !== Number(stat.Period)) throw new Error(`alarm ${logicalId}: metrics with different periods`);
+        if (period !== Number(stat.Period))
+          throw new Error(`alarm ${logicalId}: metrics with different periods`);
       } else if (typeof m.Expression === 'string') {
         expressions.set(id, parseExpression(m.Expression, logicalId));
         if (m.Period !== undefined) period ??= Number(m.Period);
@@ -311,7 +327,8 @@ function metricAlarm(template: DeployedTemplate, logicalId: string): MetricAlarm
         throw new Error(`alarm ${logicalId}: metric ${id} is neither a MetricStat nor an expression`);
       }
     }
-    if (returning.length !== 1) throw new Error(`alarm ${logicalId}: ${returning.length} metrics return data`);
+    if (returning.length !== 1)
+      throw new Error(`alarm ${logicalId}: ${returning.length} metrics return data`);
     returnId = returning[0];
     if (period === undefined) throw new Error(`alarm ${logicalId}: no period`);
     periodMs = period * 1000;
@@ -330,7 +347,9 @@ function metricAlarm(template: DeployedTemplate, logicalId: string): MetricAlarm
     periodMs = Number(p.Period) * 1000;
   }
   if (!(periodMs >= 60_000) || periodMs % 60_000 !== 0) {
-    throw new Error(`alarm ${logicalId}: the stand-in evaluates periods of whole minutes only (got ${periodMs} ms)`);
+    throw new Error(
+      `alarm ${logicalId}: the stand-in evaluates periods of whole minutes only (got ${periodMs} ms)`,
+    );
   }
   const evaluationPeriods = Number(p.EvaluationPeriods);
   return {
@@ -378,7 +397,8 @@ export function parseExpression(text: string, where = 'expression'): Expr {
   const peek = () => tokens[pos];
   const take = (expected?: string) => {
     const t = tokens[pos++];
-    if (expected !== undefined && t !== expected) throw new Error(`${where}: expected '${expected}' in '${text}'`);
+    if (expected !== undefined && t !== expected)
+      throw new Error(`${where}: expected '${expected}' in '${text}'`);
     return t;
   };
   const comparison = (): Expr => {
@@ -439,7 +459,8 @@ export function parseExpression(text: string, where = 'expression'): Expr {
         args.push(comparison());
       }
       take(')');
-      if (args.length !== (t === 'IF' ? 3 : 2)) throw new Error(`${where}: ${t}() with ${args.length} arguments`);
+      if (args.length !== (t === 'IF' ? 3 : 2))
+        throw new Error(`${where}: ${t}() with ${args.length} arguments`);
       return { kind: 'call', fn: t, args };
     }
     return { kind: 'id', id: t };
@@ -458,7 +479,9 @@ export function evaluateExpr(expr: Expr, lookup: (id: string) => number | undefi
       return lookup(expr.id);
     case 'reduce': {
       // Over the series that have a value in this period; none → missing.
-      const values = expr.items.map((i) => evaluateExpr(i, lookup)).filter((v): v is number => v !== undefined);
+      const values = expr.items
+        .map((i) => evaluateExpr(i, lookup))
+        .filter((v): v is number => v !== undefined);
       if (values.length === 0) return undefined;
       if (expr.fn === 'MAX') return Math.max(...values);
       if (expr.fn === 'MIN') return Math.min(...values);

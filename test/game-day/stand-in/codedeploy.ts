@@ -72,7 +72,11 @@ export interface Deployment {
   readonly createTime: number;
   completeTime?: number;
   errorInformation?: { code: string; message: string };
-  rollbackInfo?: { rollbackDeploymentId?: string; rollbackTriggeringDeploymentId?: string; rollbackMessage?: string };
+  rollbackInfo?: {
+    rollbackDeploymentId?: string;
+    rollbackTriggeringDeploymentId?: string;
+    rollbackMessage?: string;
+  };
   /** When the target version first carried 100% of traffic. */
   fullTrafficAt?: number;
   readonly events: Array<{ time: number; event: string; detail?: string }>;
@@ -92,7 +96,10 @@ export class CodeDeployService {
   private readonly groups = new Map<string, DeploymentGroup>();
   private readonly configs = new Map<string, TrafficConfig>([
     ['CodeDeployDefault.LambdaAllAtOnce', { type: 'AllAtOnce' }],
-    ['CodeDeployDefault.LambdaCanary10Percent5Minutes', { type: 'TimeBasedCanary', percentage: 10, intervalMinutes: 5 }],
+    [
+      'CodeDeployDefault.LambdaCanary10Percent5Minutes',
+      { type: 'TimeBasedCanary', percentage: 10, intervalMinutes: 5 },
+    ],
   ]);
   private readonly hooks = new Map<string, PendingHook>();
   private ids = 0;
@@ -113,13 +120,15 @@ export class CodeDeployService {
 
   public group(applicationName: string, deploymentGroupName: string): DeploymentGroup {
     const group = this.groups.get(`${applicationName}/${deploymentGroupName}`);
-    if (!group) throw awsError('DeploymentGroupDoesNotExistException', `No deployment group ${deploymentGroupName}`);
+    if (!group)
+      throw awsError('DeploymentGroupDoesNotExistException', `No deployment group ${deploymentGroupName}`);
     return group;
   }
 
   public get(deploymentId: string): Deployment {
     const d = this.deployments.find((x) => x.deploymentId === deploymentId);
-    if (!d) throw awsError('DeploymentDoesNotExistException', `The deployment ${deploymentId} could not be found`);
+    if (!d)
+      throw awsError('DeploymentDoesNotExistException', `The deployment ${deploymentId} could not be found`);
     return d;
   }
 
@@ -137,7 +146,9 @@ export class CodeDeployService {
       .reverse()
       .find(
         (d) =>
-          d.applicationName === applicationName && d.deploymentGroupName === deploymentGroupName && d.status === 'Succeeded',
+          d.applicationName === applicationName &&
+          d.deploymentGroupName === deploymentGroupName &&
+          d.status === 'Succeeded',
       );
   }
 
@@ -153,7 +164,8 @@ export class CodeDeployService {
   }): Deployment {
     const group = this.group(input.applicationName, input.deploymentGroupName);
     const configName = input.deploymentConfigName ?? group.deploymentConfigName;
-    if (!this.configs.has(configName)) throw awsError('DeploymentConfigDoesNotExistException', `No config ${configName}`);
+    if (!this.configs.has(configName))
+      throw awsError('DeploymentConfigDoesNotExistException', `No config ${configName}`);
     const active = this.active(input.applicationName, input.deploymentGroupName);
     if (active) {
       throw awsError(
@@ -195,9 +207,17 @@ export class CodeDeployService {
   public stop(deploymentId: string, autoRollbackEnabled: boolean | undefined): void {
     const d = this.get(deploymentId);
     if (d.status !== 'InProgress' && d.status !== 'Created') {
-      throw awsError('DeploymentAlreadyCompletedException', `The deployment ${deploymentId} has already completed`);
+      throw awsError(
+        'DeploymentAlreadyCompletedException',
+        `The deployment ${deploymentId} has already completed`,
+      );
     }
-    this.end(d, 'Stopped', { code: 'DEPLOYMENT_STOPPED', message: 'The deployment was stopped by the user' }, autoRollbackEnabled ?? true);
+    this.end(
+      d,
+      'Stopped',
+      { code: 'DEPLOYMENT_STOPPED', message: 'The deployment was stopped by the user' },
+      autoRollbackEnabled ?? true,
+    );
   }
 
   /** PutLifecycleEventHookExecutionStatus. */
@@ -206,7 +226,8 @@ export class CodeDeployService {
     if (!pending || pending.deployment.deploymentId !== deploymentId) {
       throw awsError('InvalidLifecycleEventHookExecutionIdException', `No hook execution ${executionId}`);
     }
-    if (pending.status) throw awsError('LifecycleEventAlreadyCompletedException', `${executionId} already completed`);
+    if (pending.status)
+      throw awsError('LifecycleEventAlreadyCompletedException', `${executionId} already completed`);
     if (status !== 'Succeeded' && status !== 'Failed') {
       throw awsError('InvalidLifecycleEventHookExecutionStatusException', `status ${status}`);
     }
@@ -236,7 +257,10 @@ export class CodeDeployService {
       this.end(
         d,
         'Stopped',
-        { code: 'ALARM_ACTIVE', message: `One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and the affected deployments have been stopped. Activated alarms: <${firing}>` },
+        {
+          code: 'ALARM_ACTIVE',
+          message: `One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and the affected deployments have been stopped. Activated alarms: <${firing}>`,
+        },
         this.rollbackOn(d, 'DEPLOYMENT_STOP_ON_ALARM'),
       );
       return false;
@@ -290,7 +314,9 @@ export class CodeDeployService {
     const config = this.configs.get(d.deploymentConfigName)!;
     this.log(d, 'AllowTraffic', config.type);
     if (config.type === 'TimeBasedCanary') {
-      this.lambda.updateAlias(d.functionName, d.alias, d.currentVersion, { [d.targetVersion]: config.percentage! / 100 });
+      this.lambda.updateAlias(d.functionName, d.alias, d.currentVersion, {
+        [d.targetVersion]: config.percentage! / 100,
+      });
       this.log(d, 'Shifted', `${config.percentage}%`);
       if (!(await this.wait(d, config.intervalMinutes! * 60_000))) return false;
     } else if (config.type === 'TimeBasedLinear') {
@@ -356,7 +382,12 @@ export class CodeDeployService {
     return false;
   }
 
-  private end(d: Deployment, status: 'Failed' | 'Stopped', error: { code: string; message: string }, rollback: boolean): void {
+  private end(
+    d: Deployment,
+    status: 'Failed' | 'Stopped',
+    error: { code: string; message: string },
+    rollback: boolean,
+  ): void {
     d.status = status;
     d.errorInformation = error;
     d.completeTime = this.clock.now();
@@ -382,7 +413,10 @@ export class CodeDeployService {
       rollbackInfo: { rollbackTriggeringDeploymentId: d.deploymentId },
       events: [{ time: this.clock.now(), event: 'Rollback', detail: `alias back to ${d.currentVersion}` }],
     };
-    d.rollbackInfo = { rollbackDeploymentId: rollbackDeployment.deploymentId, rollbackMessage: error.message };
+    d.rollbackInfo = {
+      rollbackDeploymentId: rollbackDeployment.deploymentId,
+      rollbackMessage: error.message,
+    };
     this.deployments.push(rollbackDeployment);
   }
 }
@@ -402,14 +436,27 @@ export function parseAppSpec(content: string): {
   try {
     spec = JSON.parse(content) as typeof spec;
   } catch {
-    throw awsError('InvalidRevisionException', `the stand-in reads JSON AppSpecs only: ${content.slice(0, 80)}`);
+    throw awsError(
+      'InvalidRevisionException',
+      `the stand-in reads JSON AppSpecs only: ${content.slice(0, 80)}`,
+    );
   }
   const resources = spec.Resources ?? [];
-  if (resources.length !== 1) throw awsError('InvalidRevisionException', 'a Lambda AppSpec has exactly one resource');
+  if (resources.length !== 1)
+    throw awsError('InvalidRevisionException', 'a Lambda AppSpec has exactly one resource');
   const resource = Object.values(resources[0])[0];
   const p = resource?.Properties ?? {};
-  if (resource?.Type !== 'AWS::Lambda::Function' || !p.Name || !p.Alias || !p.CurrentVersion || !p.TargetVersion) {
-    throw awsError('InvalidRevisionException', `incomplete Lambda AppSpec resource: ${JSON.stringify(resource)}`);
+  if (
+    resource?.Type !== 'AWS::Lambda::Function' ||
+    !p.Name ||
+    !p.Alias ||
+    !p.CurrentVersion ||
+    !p.TargetVersion
+  ) {
+    throw awsError(
+      'InvalidRevisionException',
+      `incomplete Lambda AppSpec resource: ${JSON.stringify(resource)}`,
+    );
   }
   const hooks: Record<string, string> = {};
   for (const entry of spec.Hooks ?? []) {

@@ -59,14 +59,23 @@ export interface InvokeResult {
 
 /** Thrown for an unknown function, version or alias, as Lambda's ResourceNotFoundException. */
 export function notFound(message: string): Error {
-  return Object.assign(new Error(message), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } });
+  return Object.assign(new Error(message), {
+    name: 'ResourceNotFoundException',
+    $metadata: { httpStatusCode: 404 },
+  });
 }
 
 export class LambdaService {
   private readonly functions = new Map<string, FunctionState>();
   private requests = 0;
   /** Every invocation: function, qualifier, executed version, time. */
-  public readonly invocations: Array<{ fn: string; qualifier?: string; version: string; time: number; error?: string }> = [];
+  public readonly invocations: Array<{
+    fn: string;
+    qualifier?: string;
+    version: string;
+    time: number;
+    error?: string;
+  }> = [];
 
   constructor(
     private readonly store: MetricStore,
@@ -114,7 +123,12 @@ export class LambdaService {
   }
 
   /** UpdateAlias, as CodeDeploy calls it to shift traffic. */
-  public updateAlias(name: string, alias: string, version: string, weights: Record<string, number> = {}): void {
+  public updateAlias(
+    name: string,
+    alias: string,
+    version: string,
+    weights: Record<string, number> = {},
+  ): void {
     const a = this.fn(name).aliases.get(alias);
     if (!a) throw notFound(`Alias not found: ${functionArn(name)}:${alias}`);
     if (!this.fn(name).versions.has(version)) throw notFound(`version ${version} of ${name} does not exist`);
@@ -147,7 +161,9 @@ export class LambdaService {
     const context: LambdaContext = {
       functionName: fn.name,
       functionVersion: version,
-      invokedFunctionArn: target.qualifier ? `${functionArn(fn.name)}:${target.qualifier}` : functionArn(fn.name),
+      invokedFunctionArn: target.qualifier
+        ? `${functionArn(fn.name)}:${target.qualifier}`
+        : functionArn(fn.name),
       awsRequestId: requestId,
       memoryLimitInMB: '1024',
       logGroupName: `/aws/lambda/${fn.name}`,
@@ -169,8 +185,20 @@ export class LambdaService {
         };
       }
     });
-    this.invocations.push({ fn: fn.name, qualifier: target.qualifier, version, time: started, error: functionError });
-    this.recordMetrics(fn.name, target.qualifier, alias ? version : undefined, started, functionError !== undefined);
+    this.invocations.push({
+      fn: fn.name,
+      qualifier: target.qualifier,
+      version,
+      time: started,
+      error: functionError,
+    });
+    this.recordMetrics(
+      fn.name,
+      target.qualifier,
+      alias ? version : undefined,
+      started,
+      functionError !== undefined,
+    );
     for (const line of logs) this.extractEmf(line);
     return { executedVersion: version, functionError, payload, logs };
   }
@@ -215,12 +243,17 @@ export class LambdaService {
     const doc = JSON.parse(line) as Record<string, unknown> & {
       _aws?: {
         Timestamp?: number;
-        CloudWatchMetrics?: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string }> }>;
+        CloudWatchMetrics?: Array<{
+          Namespace: string;
+          Dimensions: string[][];
+          Metrics: Array<{ Name: string }>;
+        }>;
       };
     };
     const meta = doc._aws;
     if (!meta?.CloudWatchMetrics) return;
-    if (typeof meta.Timestamp !== 'number') throw new Error(`EMF document without a numeric Timestamp: ${line}`);
+    if (typeof meta.Timestamp !== 'number')
+      throw new Error(`EMF document without a numeric Timestamp: ${line}`);
     for (const directive of meta.CloudWatchMetrics) {
       for (const metric of directive.Metrics) {
         const raw = doc[metric.Name];
@@ -229,11 +262,13 @@ export class LambdaService {
           const dims: Record<string, string> = {};
           for (const d of dimensionSet) {
             // A dimension must name a string member of the document, or the document is rejected.
-            if (typeof doc[d] !== 'string') throw new Error(`EMF dimension ${d} is not a string member: ${line}`);
+            if (typeof doc[d] !== 'string')
+              throw new Error(`EMF dimension ${d} is not a string member: ${line}`);
             dims[d] = doc[d] as string;
           }
           for (const value of values) {
-            if (typeof value !== 'number') throw new Error(`EMF metric ${metric.Name} is not a number: ${line}`);
+            if (typeof value !== 'number')
+              throw new Error(`EMF metric ${metric.Name} is not a number: ${line}`);
             this.store.put(directive.Namespace, metric.Name, dims, meta.Timestamp, value);
           }
         }
@@ -255,7 +290,8 @@ let originalWrite: typeof process.stdout.write | undefined;
 
 function capturingWrite(chunk: unknown, ...rest: unknown[]): boolean {
   const target = captures[captures.length - 1];
-  if (!target) return (originalWrite as (c: unknown, ...r: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
+  if (!target)
+    return (originalWrite as (c: unknown, ...r: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
   const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
   for (const line of text.split('\n')) if (line.trim() !== '') target.push(line);
   const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
@@ -263,7 +299,11 @@ function capturingWrite(chunk: unknown, ...rest: unknown[]): boolean {
   return true;
 }
 
-async function withEnvironment(env: Record<string, string>, logs: string[], run: () => Promise<void>): Promise<void> {
+async function withEnvironment(
+  env: Record<string, string>,
+  logs: string[],
+  run: () => Promise<void>,
+): Promise<void> {
   const saved = process.env;
   process.env = { ...env };
   if (!originalWrite) {

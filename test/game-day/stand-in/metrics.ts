@@ -42,8 +42,15 @@ export function metricKey(namespace: string, name: string, dimensions: Dimension
 export class MetricStore {
   private readonly series = new Map<string, Series>();
 
-  public put(namespace: string, name: string, dimensions: Dimensions, timestamp: number, value: number): void {
-    if (!Number.isFinite(value)) throw new Error(`metric ${namespace}/${name}: value ${value} is not a number`);
+  public put(
+    namespace: string,
+    name: string,
+    dimensions: Dimensions,
+    timestamp: number,
+    value: number,
+  ): void {
+    if (!Number.isFinite(value))
+      throw new Error(`metric ${namespace}/${name}: value ${value} is not a number`);
     const key = metricKey(namespace, name, dimensions);
     let series = this.series.get(key);
     if (!series) this.series.set(key, (series = { buckets: [], prefixes: new Map(), dirtyFrom: 0 }));
@@ -53,7 +60,14 @@ export class MetricStore {
     while (index >= 0 && buckets[index].minute > minute) index--;
     if (index < 0 || buckets[index].minute !== minute) {
       index += 1;
-      buckets.splice(index, 0, { minute, sum: 0, count: 0, min: Infinity, max: -Infinity, values: new Map() });
+      buckets.splice(index, 0, {
+        minute,
+        sum: 0,
+        count: 0,
+        min: Infinity,
+        max: -Infinity,
+        values: new Map(),
+      });
     }
     const bucket = buckets[index];
     bucket.sum += value;
@@ -99,7 +113,8 @@ export class MetricStore {
     // PR(n:m): the percentage of samples with n < value <= m; either bound may be left out.
     const rank = /^PR\((\d+(?:\.\d+)?)?:(\d+(?:\.\d+)?)?\)$/.exec(stat);
     if (rank) {
-      const atOrBelow = (bound: string | undefined, none: number) => (bound === undefined ? none : total(`le:${bound}`));
+      const atOrBelow = (bound: string | undefined, none: number) =>
+        bound === undefined ? none : total(`le:${bound}`);
       return (100 * (atOrBelow(rank[2], count) - atOrBelow(rank[1], 0))) / count;
     }
     const window = series.buckets.slice(lo, hi);

@@ -62,17 +62,21 @@ export function apiVersion(profile: VersionProfile, table: NotesTable): Handler 
     const method = event.requestContext.http.method;
     const path = event.rawPath;
     if (method === 'GET' && path === '/health') {
-      return profile.healthFails ? json(500, { status: 'failing', check: 'injected' }) : json(200, { status: 'ok' });
+      return profile.healthFails
+        ? json(500, { status: 'failing', check: 'injected' })
+        : json(200, { status: 'ok' });
     }
     const token = /^Bearer (.+)$/.exec(event.headers.authorization ?? '')?.[1];
     if (token === TOKENS.user) {
       const k = requests++;
       if (hit(k, profile.serverErrorPercent)) throw new Error(`injected fault (${profile.label})`);
-      if (hit(k, profile.clientErrorPercent)) return json(404, { error: 'not_found', message: 'no such note' });
+      if (hit(k, profile.clientErrorPercent))
+        return json(404, { error: 'not_found', message: 'no such note' });
     }
     if (token !== TOKENS.smoke && token !== TOKENS.user) return json(401, { error: 'unauthorized' });
     const id = /^\/notes\/([^/]+)$/.exec(path)?.[1];
-    if (path === '/notes' && method === 'GET') return json(200, { items: [...table.notes.values()].slice(0, 20) });
+    if (path === '/notes' && method === 'GET')
+      return json(200, { items: [...table.notes.values()].slice(0, 20) });
     if (path === '/notes' && method === 'POST') {
       const key = event.headers['idempotency-key'];
       if (!key) return json(400, { error: 'idempotency_key_required' });

@@ -53,7 +53,8 @@ export class DeployedTemplate {
   /** The one resource of `type` whose logical id starts with `prefix`. */
   public only(type: string, prefix: string): string {
     const ids = this.ofType(type).filter((id) => id.startsWith(prefix));
-    if (ids.length !== 1) throw new Error(`template ${this.stackName}: ${ids.length} ${type} named ${prefix}*`);
+    if (ids.length !== 1)
+      throw new Error(`template ${this.stackName}: ${ids.length} ${type} named ${prefix}*`);
     return ids[0];
   }
 
@@ -66,7 +67,9 @@ export class DeployedTemplate {
       case 'AWS::CloudWatch::CompositeAlarm':
         return typeof p.AlarmName === 'string' ? p.AlarmName : `${this.stackName}-${logicalId}`;
       case 'AWS::CodeDeploy::DeploymentConfig':
-        return typeof p.DeploymentConfigName === 'string' ? p.DeploymentConfigName : `${this.stackName}-${logicalId}`;
+        return typeof p.DeploymentConfigName === 'string'
+          ? p.DeploymentConfigName
+          : `${this.stackName}-${logicalId}`;
       default:
         return `${this.stackName}-${logicalId}`;
     }
@@ -154,7 +157,9 @@ export class DeployedTemplate {
       return `arn:aws:${r.Type.split('::')[1].toLowerCase()}:${REGION}:${ACCOUNT}:${this.physicalName(id)}`;
     }
     if (r.Type === 'AWS::CloudFront::Distribution' && attribute === 'DomainName') {
-      return `${this.physicalName(id).toLowerCase().replace(/[^a-z0-9]/g, '')}.cloudfront.net`;
+      return `${this.physicalName(id)
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, '')}.cloudfront.net`;
     }
     // Any other attribute only travels into outputs nobody in the game day reads.
     return `${this.physicalName(id)}.${attribute}`;

@@ -52,7 +52,12 @@ export interface WorldOptions {
   readonly clock: SimClock;
   readonly database: DatabaseEndpoint;
   /** Changes to a hook's environment as deployed (e.g. a missing setting). */
-  readonly hookEnvironment?: Partial<Record<'BeforeAllowTraffic' | 'AfterAllowTraffic', (env: Record<string, string>) => Record<string, string>>>;
+  readonly hookEnvironment?: Partial<
+    Record<
+      'BeforeAllowTraffic' | 'AfterAllowTraffic',
+      (env: Record<string, string>) => Record<string, string>
+    >
+  >;
 }
 
 const SECRETS = { originVerify: 'origin-verify-value', smokePassword: 'smoke-password-Aa1!' };
@@ -114,7 +119,8 @@ export class World {
     return new DeployedTemplate(this.options.stackName, this.options.template, {
       publishedVersion: () => this.publishedVersion,
       importValue: (name) => {
-        if (/DatabaseSecret/.test(name)) return `arn:aws:secretsmanager:${REGION}:123456789012:secret:master-AbCdEf`;
+        if (/DatabaseSecret/.test(name))
+          return `arn:aws:secretsmanager:${REGION}:123456789012:secret:master-AbCdEf`;
         if (/EndpointAddress/.test(name)) return db.host;
         if (/EndpointPort/.test(name)) return String(db.port);
         return `imported-${name}`;
@@ -128,7 +134,8 @@ export class World {
     const aliasIds = t
       .ofType('AWS::Lambda::Alias')
       .filter((id) => t.resource(id).UpdatePolicy?.CodeDeployLambdaAliasUpdate !== undefined);
-    if (aliasIds.length !== 1) throw new Error(`expected one alias with a CodeDeploy update policy, found ${aliasIds.length}`);
+    if (aliasIds.length !== 1)
+      throw new Error(`expected one alias with a CodeDeploy update policy, found ${aliasIds.length}`);
     const alias = t.resource(aliasIds[0]);
     const p = alias.Properties as Record<string, Json>;
     const serviceLogicalId = (p.FunctionName as { Ref: string }).Ref;
@@ -165,12 +172,20 @@ export class World {
 
   private installDeploymentGroup(): void {
     const t = this.deployed;
-    const groupId = t.ofType('AWS::CodeDeploy::DeploymentGroup').find((id) => t.physicalName(id) === this.names.group);
+    const groupId = t
+      .ofType('AWS::CodeDeploy::DeploymentGroup')
+      .find((id) => t.physicalName(id) === this.names.group);
     if (!groupId) throw new Error('no deployment group');
     const g = t.resolve(t.resource(groupId).Properties as Json) as Record<string, Json>;
-    const alarmConfig = (g.AlarmConfiguration ?? {}) as { Enabled?: boolean; Alarms?: Array<{ Name: string }>; IgnorePollAlarmFailure?: boolean };
+    const alarmConfig = (g.AlarmConfiguration ?? {}) as {
+      Enabled?: boolean;
+      Alarms?: Array<{ Name: string }>;
+      IgnorePollAlarmFailure?: boolean;
+    };
     for (const id of t.ofType('AWS::CodeDeploy::DeploymentConfig')) {
-      const c = t.resource(id).Properties as { TrafficRoutingConfig?: Record<string, Record<string, number> | string> };
+      const c = t.resource(id).Properties as {
+        TrafficRoutingConfig?: Record<string, Record<string, number> | string>;
+      };
       const routing = c.TrafficRoutingConfig;
       const type = String(routing?.Type ?? 'AllAtOnce') as TrafficConfig['type'];
       const shape = (routing?.TimeBasedCanary ?? routing?.TimeBasedLinear ?? {}) as Record<string, number>;
@@ -303,7 +318,9 @@ export class World {
     init: { headers?: Record<string, string>; body?: string } = {},
   ): Promise<FrontDoorResponse> {
     const now = this.clock.now();
-    const headers = Object.fromEntries(Object.entries(init.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    const headers = Object.fromEntries(
+      Object.entries(init.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+    );
     const [rawPath, rawQueryString = ''] = path.split('?');
     const event = {
       version: '2.0',
@@ -318,7 +335,13 @@ export class World {
         apiId: this.names.apiId,
         domainName: 'api.example',
         domainPrefix: 'api',
-        http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '198.51.100.7', userAgent: 'game-day' },
+        http: {
+          method,
+          path: rawPath,
+          protocol: 'HTTP/1.1',
+          sourceIp: '198.51.100.7',
+          userAgent: 'game-day',
+        },
         requestId: `api-${now}-${Math.random().toString(36).slice(2, 8)}`,
         routeKey: '$default',
         stage: '$default',
@@ -331,13 +354,30 @@ export class World {
     if (result.functionError) {
       response = { status: 500, body: '{"message":"Internal Server Error"}', headers: {} };
     } else {
-      const payload = result.payload as { statusCode?: number; body?: string; headers?: Record<string, string> };
-      response = { status: payload.statusCode ?? 200, body: payload.body ?? '', headers: payload.headers ?? {} };
+      const payload = result.payload as {
+        statusCode?: number;
+        body?: string;
+        headers?: Record<string, string>;
+      };
+      response = {
+        status: payload.statusCode ?? 200,
+        body: payload.body ?? '',
+        headers: payload.headers ?? {},
+      };
     }
-    const sets: Array<Record<string, string>> = [{ ApiId: this.names.apiId }, { ApiId: this.names.apiId, Stage: '$default' }];
+    const sets: Array<Record<string, string>> = [
+      { ApiId: this.names.apiId },
+      { ApiId: this.names.apiId, Stage: '$default' },
+    ];
     for (const dims of sets) {
       this.store.put('AWS/ApiGateway', 'Count', dims, now, 1);
-      this.store.put('AWS/ApiGateway', '4xx', dims, now, response.status >= 400 && response.status < 500 ? 1 : 0);
+      this.store.put(
+        'AWS/ApiGateway',
+        '4xx',
+        dims,
+        now,
+        response.status >= 400 && response.status < 500 ? 1 : 0,
+      );
       this.store.put('AWS/ApiGateway', '5xx', dims, now, response.status >= 500 ? 1 : 0);
       this.store.put('AWS/ApiGateway', 'Latency', dims, now, 25);
     }
@@ -360,14 +400,19 @@ export class World {
         headers,
         body: typeof init.body === 'string' ? init.body : undefined,
       });
-      return new Response(answer.status === 204 ? null : answer.body, { status: answer.status, headers: answer.headers });
+      return new Response(answer.status === 204 ? null : answer.body, {
+        status: answer.status,
+        headers: answer.headers,
+      });
     }
     if (href.startsWith(`https://cognito-idp.${REGION}.amazonaws.com`)) {
       const body = JSON.parse(String(init.body)) as { AuthParameters?: { PASSWORD?: string } };
       if (body.AuthParameters?.PASSWORD !== SECRETS.smokePassword) {
         return new Response('{"__type":"NotAuthorizedException"}', { status: 400 });
       }
-      return new Response(JSON.stringify({ AuthenticationResult: { AccessToken: TOKENS.smoke } }), { status: 200 });
+      return new Response(JSON.stringify({ AuthenticationResult: { AccessToken: TOKENS.smoke } }), {
+        status: 200,
+      });
     }
     throw new TypeError(`fetch failed: the game day has no route to ${href}`);
   };
@@ -376,19 +421,32 @@ export class World {
 
   private installMocks(): void {
     const notSupported = (service: string) => async (input: unknown) => {
-      throw new Error(`${service}: the stand-in does not implement this call (${JSON.stringify(input).slice(0, 200)})`);
+      throw new Error(
+        `${service}: the stand-in does not implement this call (${JSON.stringify(input).slice(0, 200)})`,
+      );
     };
     const cfn = mockClient(CloudFormationClient);
     cfn.onAnyCommand().callsFake(notSupported('CloudFormation'));
     cfn.on(DescribeStacksCommand).callsFake(async (input: { StackName?: string }) => {
       if (input.StackName !== this.options.stackName) {
-        throw Object.assign(new Error(`Stack with id ${input.StackName} does not exist`), { name: 'ValidationError' });
+        throw Object.assign(new Error(`Stack with id ${input.StackName} does not exist`), {
+          name: 'ValidationError',
+        });
       }
       const outputs = Object.entries(this.options.template.Outputs ?? {}).map(([OutputKey, o]) => ({
         OutputKey,
         OutputValue: this.deployed.resolveString(o.Value),
       }));
-      return { Stacks: [{ StackName: input.StackName, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(0), Outputs: outputs }] };
+      return {
+        Stacks: [
+          {
+            StackName: input.StackName,
+            StackStatus: 'UPDATE_COMPLETE',
+            CreationTime: new Date(0),
+            Outputs: outputs,
+          },
+        ],
+      };
     });
 
     const lambda = mockClient(LambdaClient);
@@ -399,121 +457,196 @@ export class World {
       return {
         Name: input.Name,
         FunctionVersion: alias.version,
-        ...(Object.keys(alias.weights).length > 0 ? { RoutingConfig: { AdditionalVersionWeights: alias.weights } } : {}),
+        ...(Object.keys(alias.weights).length > 0
+          ? { RoutingConfig: { AdditionalVersionWeights: alias.weights } }
+          : {}),
       };
     });
-    lambda.on(GetFunctionConfigurationCommand).callsFake(async (input: { FunctionName: string; Qualifier?: string }) => {
-      const { name, qualifier } = LambdaService.parseName(input.FunctionName, input.Qualifier);
-      const config = this.lambda.configuration(name, qualifier);
-      return { FunctionName: name, Version: config.version, Description: config.description, Environment: { Variables: { ...config.environment } } };
-    });
+    lambda
+      .on(GetFunctionConfigurationCommand)
+      .callsFake(async (input: { FunctionName: string; Qualifier?: string }) => {
+        const { name, qualifier } = LambdaService.parseName(input.FunctionName, input.Qualifier);
+        const config = this.lambda.configuration(name, qualifier);
+        return {
+          FunctionName: name,
+          Version: config.version,
+          Description: config.description,
+          Environment: { Variables: { ...config.environment } },
+        };
+      });
     lambda.on(ListVersionsByFunctionCommand).callsFake(async (input: { FunctionName: string }) => {
       const { name } = LambdaService.parseName(input.FunctionName);
-      return { Versions: ['$LATEST', ...this.lambda.versions(name)].map((Version) => ({ FunctionName: name, Version })) };
-    });
-    lambda.on(InvokeCommand).callsFake(async (input: { FunctionName: string; Qualifier?: string; Payload?: Uint8Array }) => {
-      const event = input.Payload ? (JSON.parse(Buffer.from(input.Payload).toString('utf8')) as unknown) : {};
-      const result = await this.lambda.invoke(input.FunctionName, event, input.Qualifier);
-      const text = JSON.stringify(result.payload ?? null);
       return {
-        StatusCode: 200,
-        ExecutedVersion: result.executedVersion,
-        ...(result.functionError ? { FunctionError: result.functionError } : {}),
-        Payload: Object.assign(new TextEncoder().encode(text), { transformToString: () => text }),
+        Versions: ['$LATEST', ...this.lambda.versions(name)].map((Version) => ({
+          FunctionName: name,
+          Version,
+        })),
       };
     });
+    lambda
+      .on(InvokeCommand)
+      .callsFake(async (input: { FunctionName: string; Qualifier?: string; Payload?: Uint8Array }) => {
+        const event = input.Payload
+          ? (JSON.parse(Buffer.from(input.Payload).toString('utf8')) as unknown)
+          : {};
+        const result = await this.lambda.invoke(input.FunctionName, event, input.Qualifier);
+        const text = JSON.stringify(result.payload ?? null);
+        return {
+          StatusCode: 200,
+          ExecutedVersion: result.executedVersion,
+          ...(result.functionError ? { FunctionError: result.functionError } : {}),
+          Payload: Object.assign(new TextEncoder().encode(text), { transformToString: () => text }),
+        };
+      });
 
     const codedeploy = mockClient(CodeDeployClient);
     codedeploy.onAnyCommand().callsFake(notSupported('CodeDeploy'));
-    codedeploy.on(CreateDeploymentCommand).callsFake(
-      async (input: {
-        applicationName: string;
-        deploymentGroupName: string;
-        deploymentConfigName?: string;
-        description?: string;
-        revision?: { revisionType?: string; appSpecContent?: { content?: string }; string?: { content?: string } };
-        overrideAlarmConfiguration?: { enabled?: boolean; alarms?: Array<{ name?: string }>; ignorePollAlarmFailure?: boolean };
-      }) => {
-        const content = input.revision?.appSpecContent?.content ?? input.revision?.string?.content;
-        if (!content) throw Object.assign(new Error('revision with AppSpec content required'), { name: 'RevisionRequiredException' });
-        const override = input.overrideAlarmConfiguration;
-        const d = this.codeDeploy.create({
-          applicationName: input.applicationName,
-          deploymentGroupName: input.deploymentGroupName,
-          deploymentConfigName: input.deploymentConfigName,
-          description: input.description,
-          appSpec: content,
-          overrideAlarmConfiguration: override
-            ? {
-                enabled: override.enabled === true,
-                alarms: (override.alarms ?? []).map((a) => String(a.name)),
-                ignorePollAlarmFailure: override.ignorePollAlarmFailure,
-              }
-            : undefined,
-        });
-        return { deploymentId: d.deploymentId };
-      },
-    );
+    codedeploy
+      .on(CreateDeploymentCommand)
+      .callsFake(
+        async (input: {
+          applicationName: string;
+          deploymentGroupName: string;
+          deploymentConfigName?: string;
+          description?: string;
+          revision?: {
+            revisionType?: string;
+            appSpecContent?: { content?: string };
+            string?: { content?: string };
+          };
+          overrideAlarmConfiguration?: {
+            enabled?: boolean;
+            alarms?: Array<{ name?: string }>;
+            ignorePollAlarmFailure?: boolean;
+          };
+        }) => {
+          const content = input.revision?.appSpecContent?.content ?? input.revision?.string?.content;
+          if (!content)
+            throw Object.assign(new Error('revision with AppSpec content required'), {
+              name: 'RevisionRequiredException',
+            });
+          const override = input.overrideAlarmConfiguration;
+          const d = this.codeDeploy.create({
+            applicationName: input.applicationName,
+            deploymentGroupName: input.deploymentGroupName,
+            deploymentConfigName: input.deploymentConfigName,
+            description: input.description,
+            appSpec: content,
+            overrideAlarmConfiguration: override
+              ? {
+                  enabled: override.enabled === true,
+                  alarms: (override.alarms ?? []).map((a) => String(a.name)),
+                  ignorePollAlarmFailure: override.ignorePollAlarmFailure,
+                }
+              : undefined,
+          });
+          return { deploymentId: d.deploymentId };
+        },
+      );
     codedeploy.on(GetDeploymentCommand).callsFake(async (input: { deploymentId: string }) => ({
       deploymentInfo: this.deploymentInfo(this.codeDeploy.get(input.deploymentId)),
     }));
     codedeploy.on(BatchGetDeploymentsCommand).callsFake(async (input: { deploymentIds?: string[] }) => ({
       deploymentsInfo: (input.deploymentIds ?? []).map((id) => this.deploymentInfo(this.codeDeploy.get(id))),
     }));
-    codedeploy.on(ListDeploymentsCommand).callsFake(async (input: { applicationName?: string; deploymentGroupName?: string; includeOnlyStatuses?: string[] }) => ({
-      deployments: [...this.codeDeploy.deployments]
-        .reverse()
-        .filter((d) => d.applicationName === input.applicationName && d.deploymentGroupName === input.deploymentGroupName)
-        .filter((d) => !input.includeOnlyStatuses || input.includeOnlyStatuses.includes(d.status))
-        .map((d) => d.deploymentId),
-    }));
-    codedeploy.on(StopDeploymentCommand).callsFake(async (input: { deploymentId: string; autoRollbackEnabled?: boolean }) => {
-      this.codeDeploy.stop(input.deploymentId, input.autoRollbackEnabled);
-      return { status: 'Pending', statusMessage: 'Stopping' };
-    });
-    codedeploy.on(PutLifecycleEventHookExecutionStatusCommand).callsFake(
-      async (input: { deploymentId: string; lifecycleEventHookExecutionId: string; status: string }) => {
-        this.codeDeploy.putHookStatus(input.deploymentId, input.lifecycleEventHookExecutionId, input.status);
-        return { lifecycleEventHookExecutionId: input.lifecycleEventHookExecutionId };
-      },
-    );
-    codedeploy.on(GetDeploymentGroupCommand).callsFake(async (input: { applicationName: string; deploymentGroupName: string }) => {
-      const g = this.codeDeploy.group(input.applicationName, input.deploymentGroupName);
-      const last = this.codeDeploy.lastSuccessful(input.applicationName, input.deploymentGroupName);
-      return {
-        deploymentGroupInfo: {
-          applicationName: g.applicationName,
-          deploymentGroupName: g.deploymentGroupName,
-          deploymentConfigName: g.deploymentConfigName,
-          computePlatform: 'Lambda',
-          alarmConfiguration: { enabled: g.alarmConfiguration.enabled, alarms: g.alarmConfiguration.alarms.map((name) => ({ name })) },
-          ...(last
-            ? {
-                lastSuccessfulDeployment: {
-                  deploymentId: last.deploymentId,
-                  status: last.status,
-                  endTime: new Date(last.completeTime ?? last.createTime),
-                  createTime: new Date(last.createTime),
-                },
-              }
-            : {}),
+    codedeploy
+      .on(ListDeploymentsCommand)
+      .callsFake(
+        async (input: {
+          applicationName?: string;
+          deploymentGroupName?: string;
+          includeOnlyStatuses?: string[];
+        }) => ({
+          deployments: [...this.codeDeploy.deployments]
+            .reverse()
+            .filter(
+              (d) =>
+                d.applicationName === input.applicationName &&
+                d.deploymentGroupName === input.deploymentGroupName,
+            )
+            .filter((d) => !input.includeOnlyStatuses || input.includeOnlyStatuses.includes(d.status))
+            .map((d) => d.deploymentId),
+        }),
+      );
+    codedeploy
+      .on(StopDeploymentCommand)
+      .callsFake(async (input: { deploymentId: string; autoRollbackEnabled?: boolean }) => {
+        this.codeDeploy.stop(input.deploymentId, input.autoRollbackEnabled);
+        return { status: 'Pending', statusMessage: 'Stopping' };
+      });
+    codedeploy
+      .on(PutLifecycleEventHookExecutionStatusCommand)
+      .callsFake(
+        async (input: { deploymentId: string; lifecycleEventHookExecutionId: string; status: string }) => {
+          this.codeDeploy.putHookStatus(
+            input.deploymentId,
+            input.lifecycleEventHookExecutionId,
+            input.status,
+          );
+          return { lifecycleEventHookExecutionId: input.lifecycleEventHookExecutionId };
         },
-      };
-    });
+      );
+    codedeploy
+      .on(GetDeploymentGroupCommand)
+      .callsFake(async (input: { applicationName: string; deploymentGroupName: string }) => {
+        const g = this.codeDeploy.group(input.applicationName, input.deploymentGroupName);
+        const last = this.codeDeploy.lastSuccessful(input.applicationName, input.deploymentGroupName);
+        return {
+          deploymentGroupInfo: {
+            applicationName: g.applicationName,
+            deploymentGroupName: g.deploymentGroupName,
+            deploymentConfigName: g.deploymentConfigName,
+            computePlatform: 'Lambda',
+            alarmConfiguration: {
+              enabled: g.alarmConfiguration.enabled,
+              alarms: g.alarmConfiguration.alarms.map((name) => ({ name })),
+            },
+            ...(last
+              ? {
+                  lastSuccessfulDeployment: {
+                    deploymentId: last.deploymentId,
+                    status: last.status,
+                    endTime: new Date(last.completeTime ?? last.createTime),
+                    createTime: new Date(last.createTime),
+                  },
+                }
+              : {}),
+          },
+        };
+      });
 
     const cloudwatch = mockClient(CloudWatchClient);
     cloudwatch.onAnyCommand().callsFake(notSupported('CloudWatch'));
-    cloudwatch.on(PutMetricDataCommand).callsFake(
-      async (input: { Namespace: string; MetricData?: Array<{ MetricName: string; Value?: number; Timestamp?: Date; Dimensions?: Array<{ Name: string; Value: string }> }> }) => {
-        for (const d of input.MetricData ?? []) {
-          const dims = Object.fromEntries((d.Dimensions ?? []).map((x) => [x.Name, x.Value]));
-          this.store.put(input.Namespace, d.MetricName, dims, d.Timestamp?.getTime() ?? this.clock.now(), d.Value ?? 0);
-        }
-        return {};
-      },
-    );
+    cloudwatch
+      .on(PutMetricDataCommand)
+      .callsFake(
+        async (input: {
+          Namespace: string;
+          MetricData?: Array<{
+            MetricName: string;
+            Value?: number;
+            Timestamp?: Date;
+            Dimensions?: Array<{ Name: string; Value: string }>;
+          }>;
+        }) => {
+          for (const d of input.MetricData ?? []) {
+            const dims = Object.fromEntries((d.Dimensions ?? []).map((x) => [x.Name, x.Value]));
+            this.store.put(
+              input.Namespace,
+              d.MetricName,
+              dims,
+              d.Timestamp?.getTime() ?? this.clock.now(),
+              d.Value ?? 0,
+            );
+          }
+          return {};
+        },
+      );
     cloudwatch.on(DescribeAlarmsCommand).callsFake(async (input: { AlarmNames?: string[] }) => ({
-      MetricAlarms: (input.AlarmNames ?? this.alarms.names()).map((AlarmName) => ({ AlarmName, StateValue: this.alarms.state(AlarmName) })),
+      MetricAlarms: (input.AlarmNames ?? this.alarms.names()).map((AlarmName) => ({
+        AlarmName,
+        StateValue: this.alarms.state(AlarmName),
+      })),
     }));
 
     const secrets = mockClient(SecretsManagerClient);
@@ -521,11 +654,20 @@ export class World {
     secrets.on(GetSecretValueCommand).callsFake(async (input: { SecretId: string }) => {
       const db = this.options.database;
       if (/master-AbCdEf$/.test(input.SecretId)) {
-        return { SecretString: JSON.stringify({ username: db.user, password: db.password, host: db.host, port: db.port }) };
+        return {
+          SecretString: JSON.stringify({
+            username: db.user,
+            password: db.password,
+            host: db.host,
+            port: db.port,
+          }),
+        };
       }
       if (/OriginVerify/.test(input.SecretId)) return { SecretString: SECRETS.originVerify };
       if (/SmokeTestCredentials/.test(input.SecretId)) return { SecretString: SECRETS.smokePassword };
-      throw Object.assign(new Error(`Secrets Manager can't find the specified secret ${input.SecretId}`), { name: 'ResourceNotFoundException' });
+      throw Object.assign(new Error(`Secrets Manager can't find the specified secret ${input.SecretId}`), {
+        name: 'ResourceNotFoundException',
+      });
     });
     this.mocks.push(cfn, lambda, codedeploy, cloudwatch, secrets);
   }
@@ -545,7 +687,11 @@ export class World {
       ...(d.completeTime !== undefined ? { completeTime: new Date(d.completeTime) } : {}),
       revision: { revisionType: 'AppSpecContent', appSpecContent: { content: d.appSpec } },
       deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
-      ...(d.errorInformation ? { errorInformation: { code: d.errorInformation.code as never, message: d.errorInformation.message } } : {}),
+      ...(d.errorInformation
+        ? {
+            errorInformation: { code: d.errorInformation.code as never, message: d.errorInformation.message },
+          }
+        : {}),
       ...(d.rollbackInfo ? { rollbackInfo: d.rollbackInfo } : {}),
       ...(d.overrideAlarmConfiguration
         ? {
