@@ -255,35 +255,40 @@ describe('shipshape drill (staging)', () => {
 });
 
 describe('lifecycle hooks', () => {
-  it('a smoke test with a missing setting reports Failed within a minute and the deployment rolls back', async () => {
-    const { world, clock } = await scenario('production', {
-      trafficPerMinute: 10,
-      hookEnvironment: { AfterAllowTraffic: ({ API_URL: _omitted, ...rest }) => rest },
-    });
-    const d = world.deployNewCode(profile('v2'));
-    await finish(clock, d, 3 * 60 * MINUTE);
+  /** Drops the setting naming what the gate self-tests (TARGET_…), or the smoke test's API_URL. */
+  const withoutTarget = (env: Record<string, string>) =>
+    Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('TARGET_')));
+  const withoutApiUrl = ({ API_URL: _omitted, ...rest }: Record<string, string>) => rest;
 
-    const hook = world.codeDeploy
-      .hookExecutions()
-      .find((h) => h.deployment === d && h.hook === 'AfterAllowTraffic');
-    expect(hook).toBeDefined();
-    record(
-      'smoke test without API_URL',
-      'hook start → status reported',
-      hook!.reportedAt === undefined ? undefined : hook!.reportedAt - hook!.startedAt,
-    );
-    record(
-      'smoke test without API_URL',
-      'hook start → deployment failed',
-      (d.completeTime ?? Infinity) - hook!.startedAt,
-    );
-    expect(d.status).toBe('Failed');
-    expect(world.lambda.getAlias(world.names.service, 'live')).toEqual({ version: '1', weights: {} });
-    expect({ status: hook!.status, withinAMinute: hook!.reportedAt! - hook!.startedAt <= MINUTE }).toEqual({
-      status: 'Failed',
-      withinAMinute: true,
-    });
-  });
+  it.each([
+    ['BeforeAllowTraffic', 'migration gate without its TARGET_ setting', withoutTarget],
+    ['AfterAllowTraffic', 'smoke test without API_URL', withoutApiUrl],
+  ] as const)(
+    '%s: a %s reports Failed within a minute and the deployment rolls back',
+    async (hookName, label, change) => {
+      const { world, clock } = await scenario('production', {
+        trafficPerMinute: 10,
+        hookEnvironment: { [hookName]: change },
+      });
+      const d = world.deployNewCode(profile('v2'));
+      await finish(clock, d, 3 * 60 * MINUTE);
+
+      const hook = world.codeDeploy.hookExecutions().find((h) => h.deployment === d && h.hook === hookName);
+      expect(hook).toBeDefined();
+      record(
+        label,
+        'hook start → status reported',
+        hook!.reportedAt === undefined ? undefined : hook!.reportedAt - hook!.startedAt,
+      );
+      record(label, 'hook start → deployment failed', (d.completeTime ?? Infinity) - hook!.startedAt);
+      expect(d.status).toBe('Failed');
+      expect(world.lambda.getAlias(world.names.service, 'live')).toEqual({ version: '1', weights: {} });
+      expect({ status: hook!.status, withinAMinute: hook!.reportedAt! - hook!.startedAt <= MINUTE }).toEqual({
+        status: 'Failed',
+        withinAMinute: true,
+      });
+    },
+  );
 });
 
 describe('SLO burn-rate alerting (production availability 99.9%: budget 0.1%)', () => {

@@ -501,48 +501,46 @@ export class World {
 
     const codedeploy = mockClient(CodeDeployClient);
     codedeploy.onAnyCommand().callsFake(notSupported('CodeDeploy'));
-    codedeploy
-      .on(CreateDeploymentCommand)
-      .callsFake(
-        async (input: {
-          applicationName: string;
-          deploymentGroupName: string;
-          deploymentConfigName?: string;
-          description?: string;
-          revision?: {
-            revisionType?: string;
-            appSpecContent?: { content?: string };
-            string?: { content?: string };
-          };
-          overrideAlarmConfiguration?: {
-            enabled?: boolean;
-            alarms?: Array<{ name?: string }>;
-            ignorePollAlarmFailure?: boolean;
-          };
-        }) => {
-          const content = input.revision?.appSpecContent?.content ?? input.revision?.string?.content;
-          if (!content)
-            throw Object.assign(new Error('revision with AppSpec content required'), {
-              name: 'RevisionRequiredException',
-            });
-          const override = input.overrideAlarmConfiguration;
-          const d = this.codeDeploy.create({
-            applicationName: input.applicationName,
-            deploymentGroupName: input.deploymentGroupName,
-            deploymentConfigName: input.deploymentConfigName,
-            description: input.description,
-            appSpec: content,
-            overrideAlarmConfiguration: override
-              ? {
-                  enabled: override.enabled === true,
-                  alarms: (override.alarms ?? []).map((a) => String(a.name)),
-                  ignorePollAlarmFailure: override.ignorePollAlarmFailure,
-                }
-              : undefined,
+    codedeploy.on(CreateDeploymentCommand).callsFake(
+      async (input: {
+        applicationName: string;
+        deploymentGroupName: string;
+        deploymentConfigName?: string;
+        description?: string;
+        revision?: {
+          revisionType?: string;
+          appSpecContent?: { content?: string };
+          string?: { content?: string };
+        };
+        overrideAlarmConfiguration?: {
+          enabled?: boolean;
+          alarms?: Array<{ name?: string }>;
+          ignorePollAlarmFailure?: boolean;
+        };
+      }) => {
+        const content = input.revision?.appSpecContent?.content ?? input.revision?.string?.content;
+        if (!content)
+          throw Object.assign(new Error('revision with AppSpec content required'), {
+            name: 'RevisionRequiredException',
           });
-          return { deploymentId: d.deploymentId };
-        },
-      );
+        const override = input.overrideAlarmConfiguration;
+        const d = this.codeDeploy.create({
+          applicationName: input.applicationName,
+          deploymentGroupName: input.deploymentGroupName,
+          deploymentConfigName: input.deploymentConfigName,
+          description: input.description,
+          appSpec: content,
+          overrideAlarmConfiguration: override
+            ? {
+                enabled: override.enabled === true,
+                alarms: (override.alarms ?? []).map((a) => String(a.name)),
+                ignorePollAlarmFailure: override.ignorePollAlarmFailure,
+              }
+            : undefined,
+        });
+        return { deploymentId: d.deploymentId };
+      },
+    );
     codedeploy.on(GetDeploymentCommand).callsFake(async (input: { deploymentId: string }) => ({
       deploymentInfo: this.deploymentInfo(this.codeDeploy.get(input.deploymentId)),
     }));
@@ -617,31 +615,29 @@ export class World {
 
     const cloudwatch = mockClient(CloudWatchClient);
     cloudwatch.onAnyCommand().callsFake(notSupported('CloudWatch'));
-    cloudwatch
-      .on(PutMetricDataCommand)
-      .callsFake(
-        async (input: {
-          Namespace: string;
-          MetricData?: Array<{
-            MetricName: string;
-            Value?: number;
-            Timestamp?: Date;
-            Dimensions?: Array<{ Name: string; Value: string }>;
-          }>;
-        }) => {
-          for (const d of input.MetricData ?? []) {
-            const dims = Object.fromEntries((d.Dimensions ?? []).map((x) => [x.Name, x.Value]));
-            this.store.put(
-              input.Namespace,
-              d.MetricName,
-              dims,
-              d.Timestamp?.getTime() ?? this.clock.now(),
-              d.Value ?? 0,
-            );
-          }
-          return {};
-        },
-      );
+    cloudwatch.on(PutMetricDataCommand).callsFake(
+      async (input: {
+        Namespace: string;
+        MetricData?: Array<{
+          MetricName: string;
+          Value?: number;
+          Timestamp?: Date;
+          Dimensions?: Array<{ Name: string; Value: string }>;
+        }>;
+      }) => {
+        for (const d of input.MetricData ?? []) {
+          const dims = Object.fromEntries((d.Dimensions ?? []).map((x) => [x.Name, x.Value]));
+          this.store.put(
+            input.Namespace,
+            d.MetricName,
+            dims,
+            d.Timestamp?.getTime() ?? this.clock.now(),
+            d.Value ?? 0,
+          );
+        }
+        return {};
+      },
+    );
     cloudwatch.on(DescribeAlarmsCommand).callsFake(async (input: { AlarmNames?: string[] }) => ({
       MetricAlarms: (input.AlarmNames ?? this.alarms.names()).map((AlarmName) => ({
         AlarmName,
