@@ -84,6 +84,14 @@ function deploymentOwnAlarmsFired(world: World, before: number): string[] {
     .map((h) => h.alarm);
 }
 
+/** The alarm CodeDeploy named when it stopped a deployment (short form), for the table. */
+function stoppedBy(message: string | undefined): string {
+  const alarm = /Activated alarms: <([^>]+)>/.exec(message ?? '')?.[1];
+  return alarm
+    ? alarm.replace(/^Production-Stateless-|^Shipshape-production-/, '').replace(/[0-9A-F]{8}$/, '')
+    : 'no alarm';
+}
+
 function pages(world: World, since = 0) {
   return world.alarms.notifications.filter((n) => /AlarmTopicsPage/.test(n.topic) && n.time >= since);
 }
@@ -99,7 +107,7 @@ describe('canary deployments (production: 10% for 5 minutes, 2 requests/s)', () 
 
     record(
       'canary failing 20%',
-      'deployment start → stopped, old version 100%',
+      `deployment start → stopped (${stoppedBy(d.errorInformation?.message)}), old version 100%`,
       (d.completeTime ?? Infinity) - d.createTime,
     );
     expect(d.status).toBe('Stopped');
@@ -133,6 +141,11 @@ describe('canary deployments (production: 10% for 5 minutes, 2 requests/s)', () 
     const id = { ApiId: world.names.apiId };
     expect(world.store.sum('AWS/ApiGateway', '4xx', id, d.createTime, clock.now())).toBeGreaterThan(10);
     expect(world.groupAlarms().filter((a) => world.alarms.state(a) === 'ALARM')).toEqual([]);
+    // …and the new version's own metrics saw its canary traffic: the alarms were not blind.
+    const canary = { FunctionName: world.names.service, ExecutedVersion: '3' };
+    expect(
+      world.store.sum('Shipshape/ServiceVersions', 'Requests', canary, d.createTime, d.fullTrafficAt!),
+    ).toBeGreaterThanOrEqual(50);
   });
 });
 
@@ -149,10 +162,16 @@ describe('shipshape rollback', () => {
 
     // The incident: version 3, live at 100%, starts failing 20% of requests and its /health.
     Object.assign(v3, { serverErrorPercent: 20, healthFails: true });
+    const incident = clock.now();
     const fastBurn = world.alarms.byLogicalPrefix('ObservabilityAvailabilitySloFastBurnShort');
     expect(fastBurn).toHaveLength(1);
     expect(world.groupAlarms()).toContain(fastBurn[0]);
     expect(await clock.until(() => world.alarms.state(fastBurn[0]) === 'ALARM', 15 * MINUTE)).toBe(true);
+    record(
+      'rollback, live /health 500 + fast burn firing',
+      'incident start → FastBurnShort in ALARM',
+      clock.now() - incident,
+    );
 
     const deps = cliDeps(world);
     const started = clock.now();
@@ -347,7 +366,7 @@ describe('SLO burn-rate alerting (production availability 99.9%: budget 0.1%)', 
 
     record(
       'canary burning 14.4×',
-      'deployment start → stopped, old version 100%',
+      `deployment start → stopped (${stoppedBy(d.errorInformation?.message)}), old version 100%`,
       d.status === 'Stopped' ? d.completeTime! - d.createTime : undefined,
     );
     expect({ status: d.status, code: d.errorInformation?.code }).toEqual({
