@@ -4,6 +4,7 @@
  */
 import { AlarmEvaluator, evaluateExpr, evaluateRule, parseExpression } from './stand-in/alarms';
 import { SimClock } from './stand-in/clock';
+import { CodeDeployService } from './stand-in/codedeploy';
 import { LambdaService, releaseStdout } from './stand-in/lambda';
 import { MetricStore } from './stand-in/metrics';
 import { DeployedTemplate, type Json, type TemplateJson } from './stand-in/template';
@@ -166,5 +167,72 @@ describe('the clock', () => {
     });
     await clock.advance(10_000);
     expect(seen).toEqual(['a', 'b', 'a again at 6000']);
+  });
+});
+
+describe('CodeDeploy', () => {
+  function setup(
+    hook: (event: { DeploymentId: string; LifecycleEventHookExecutionId: string }) => Promise<unknown>,
+  ) {
+    const clock = new SimClock(T0);
+    const store = new MetricStore();
+    const lambda = new LambdaService(store, () => clock.now(), {});
+    const ok = async () => 'ok';
+    lambda.createFunction('api', { environment: {}, timeoutMs: 1000, handler: ok });
+    lambda.publishVersion('api');
+    lambda.publishVersion('api');
+    lambda.createAlias('api', 'live', '1');
+    lambda.createFunction('gate', { environment: {}, timeoutMs: 1000, handler: (e) => hook(e as never) });
+    const codeDeploy = new CodeDeployService(clock, lambda, () => 'OK');
+    codeDeploy.addGroup({
+      applicationName: 'app',
+      deploymentGroupName: 'group',
+      deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+      alarmConfiguration: { enabled: false, alarms: [] },
+      autoRollbackEvents: ['DEPLOYMENT_FAILURE'],
+    });
+    const appSpec = JSON.stringify({
+      version: 0.0,
+      Resources: [
+        {
+          live: {
+            Type: 'AWS::Lambda::Function',
+            Properties: { Name: 'api', Alias: 'live', CurrentVersion: '1', TargetVersion: '2' },
+          },
+        },
+      ],
+      Hooks: [{ BeforeAllowTraffic: 'gate' }],
+    });
+    const create = () => codeDeploy.create({ applicationName: 'app', deploymentGroupName: 'group', appSpec });
+    return { clock, lambda, codeDeploy, create };
+  }
+
+  it('fails a hook that never reports after one hour, keeps the old version, and allows one active deployment', async () => {
+    const { clock, lambda, create } = setup(async () => undefined);
+    const d = create();
+    expect(() => create()).toThrow(expect.objectContaining({ name: 'DeploymentLimitExceededException' }));
+    await clock.advance(59 * MINUTE);
+    expect(d.status).toBe('InProgress');
+    await clock.advance(2 * MINUTE);
+    expect({ status: d.status, code: d.errorInformation?.code }).toEqual({
+      status: 'Failed',
+      code: 'TIMEOUT',
+    });
+    expect(lambda.getAlias('api', 'live')).toEqual({ version: '1', weights: {} });
+  });
+
+  it('shifts the alias once the hook reports Succeeded with its execution id', async () => {
+    const ref: { codeDeploy?: CodeDeployService } = {};
+    const world = setup(async (event) =>
+      ref.codeDeploy!.putHookStatus(event.DeploymentId, event.LifecycleEventHookExecutionId, 'Succeeded'),
+    );
+    ref.codeDeploy = world.codeDeploy;
+    const d = world.create();
+    await world.clock.advance(MINUTE);
+    expect(d.status).toBe('Succeeded');
+    expect(world.lambda.getAlias('api', 'live')).toEqual({ version: '2', weights: {} });
+    expect(() => world.codeDeploy.putHookStatus(d.deploymentId, 'made-up', 'Succeeded')).toThrow(
+      /No hook execution/,
+    );
   });
 });
