@@ -402,5 +402,22 @@ describe('SLO burn-rate alerting (production availability 99.9%: budget 0.1%)', 
     expect(errors).toBeGreaterThanOrEqual(5);
     expect(errors / requests).toBeCloseTo(0.0005, 4);
     expect(pages(world, dayStart)).toEqual([]);
+    // Not a page, but worth knowing: at this rate one 5xx in a 5-minute window (< 70 requests)
+    // already exceeds 1.44%, so the fast-burn short window — a deployment rollback alarm — fires.
+    const [short] = world.alarms.byLogicalPrefix('ObservabilityAvailabilitySloFastBurnShort');
+    let inAlarm = 0;
+    let since: number | undefined;
+    for (const h of world.alarms.history.filter((x) => x.alarm === short && x.time >= dayStart)) {
+      if (h.to === 'ALARM') since = h.time;
+      else if (since !== undefined) {
+        inAlarm += h.time - since;
+        since = undefined;
+      }
+    }
+    record(
+      '0.5× burn for a day at 10 requests/min',
+      'time FastBurnShort (a rollback alarm) spent in ALARM',
+      inAlarm,
+    );
   });
 });
