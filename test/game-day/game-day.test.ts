@@ -193,6 +193,8 @@ describe('shipshape rollback', () => {
       output: expect.stringContaining('Rolled back production to version 2'),
     });
     expect(world.lambda.getAlias(world.names.service, 'live')).toEqual({ version: '2', weights: {} });
+    // The rollback said how it treats the group's alarms: polling off, so the incident cannot stop it.
+    expect(rollbackDeployment?.overrideAlarmConfiguration?.enabled).toBe(false);
     // The gate invoked the target (version 2) for its self-test, not the broken live version.
     const selfTests = world.lambda.invocations.filter(
       (i) => i.fn === world.names.service && i.time >= started && i.qualifier !== 'live',
