@@ -1,6 +1,6 @@
 /**
  * Reading and writing CodeDeploy AppSpecs of Lambda deployments: which versions a deployment
- * moves between and which hooks it runs, and the AppSpec of a rollback deployment.
+ * moves between, and the AppSpec of a rollback deployment (its hooks come from the stack outputs).
  * https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-resources.html
  */
 import type { DeploymentInfo } from '@aws-sdk/client-codedeploy';
@@ -14,16 +14,6 @@ export function appSpecOf(info: DeploymentInfo): string {
 /** Reads `CurrentVersion` / `TargetVersion` from a JSON or YAML AppSpec. */
 export function appSpecField(appSpec: string, field: string): string | undefined {
   return new RegExp(`["']?${field}["']?\\s*:\\s*["']?(\\d+)`).exec(appSpec)?.[1];
-}
-
-/** Reads the traffic hooks (`BeforeAllowTraffic`, `AfterAllowTraffic`) of a JSON or YAML AppSpec. */
-export function parseHooks(appSpec: string): Record<string, string> {
-  const hooks: Record<string, string> = {};
-  for (const hook of ['BeforeAllowTraffic', 'AfterAllowTraffic']) {
-    const match = new RegExp(`["']?${hook}["']?\\s*:\\s*["']?([A-Za-z0-9_:.\\-]+)`).exec(appSpec);
-    if (match) hooks[hook] = match[1];
-  }
-  return hooks;
 }
 
 /** The AppSpec of a Lambda deployment that moves `alias` from one version to another. */

@@ -59,7 +59,22 @@ export interface ServiceOutputs {
   readonly codeDeployApplication: string;
   readonly deploymentGroupName: string;
   readonly apiUrl: string;
+  /**
+   * The traffic hooks every deployment runs, hook → function name, from the outputs
+   * `MigrationGateFunctionName` (BeforeAllowTraffic) and `SmokeTestFunctionName`
+   * (AfterAllowTraffic). Empty when the stack does not export them (an older deployment).
+   */
+  readonly hooks: Readonly<Partial<Record<HookName, string>>>;
 }
+
+/** The CodeDeploy lifecycle hooks of a Lambda deployment that the stack provides functions for. */
+export type HookName = 'BeforeAllowTraffic' | 'AfterAllowTraffic';
+
+/** Stack output → the hook it names (shared contract with lib/deployment and the stateless stack). */
+export const HOOK_OUTPUTS: Readonly<Record<string, HookName>> = {
+  MigrationGateFunctionName: 'BeforeAllowTraffic',
+  SmokeTestFunctionName: 'AfterAllowTraffic',
+};
 
 const REQUIRED_OUTPUTS = {
   FunctionName: 'functionName',
@@ -111,7 +126,10 @@ export async function readServiceOutputs(
     );
   }
   const entries = Object.entries(REQUIRED_OUTPUTS).map(([key, field]) => [field, outputs[key]]);
-  return { stackName, ...Object.fromEntries(entries) } as ServiceOutputs;
+  const hooks = Object.fromEntries(
+    Object.entries(HOOK_OUTPUTS).flatMap(([key, hook]) => (outputs[key] ? [[hook, outputs[key]]] : [])),
+  );
+  return { stackName, ...Object.fromEntries(entries), hooks } as ServiceOutputs;
 }
 
 function missingStack(stackName: string, region: string): CliError {

@@ -6,8 +6,8 @@
  * code. This module loads no AWS SDK code, so `--help` stays fast.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { join } from 'node:path';
 import type { AwsClients } from './aws';
+import { ChangeLog } from './changes';
 import type { HealthResult, Runtime } from './deployments';
 import { CliError, ExitCode, type ExitCodeValue } from './exit-codes';
 import { Output, type WritableText } from './output';
@@ -27,8 +27,18 @@ export interface CommandDeps {
   readonly signal: AbortSignal;
   /** Builds the AWS clients once flags are valid. */
   createClients(region: string, profile?: string): Promise<AwsClients>;
-  readonly migrationsDir: string;
+  /**
+   * Where `shipshape migrate` reads migration files when no --migrations-dir is given. Rollbacks
+   * never read local migrations: they decide from what the deployed versions declare.
+   * @default - defaultMigrationsDir() of lib/migrations
+   */
+  readonly migrationsDir?: string;
   readonly pollIntervalMs: number;
+  /**
+   * Where the command records what it changes (reported on Ctrl-C and failures).
+   * @default - a new log per command
+   */
+  readonly changes?: ChangeLog;
 }
 
 /** Flags every environment command accepts. */
@@ -119,8 +129,8 @@ export async function createRuntime(
   out: Output,
   flags: CommonFlags,
   waitTimeoutMs: number,
+  changes: ChangeLog = new ChangeLog(),
 ): Promise<Runtime> {
-  const { readMigrationHeaders }: typeof import('./schema-compatibility') = require('./schema-compatibility');
   return {
     clients: await deps.createClients(flags.region, flags.profile),
     out,
@@ -128,7 +138,8 @@ export async function createRuntime(
     sleep: (ms, signal) => deps.sleep(ms, signal),
     healthCheck: (url, signal) => deps.healthCheck(url, signal),
     signal: deps.signal,
-    migrations: readMigrationHeaders(deps.migrationsDir),
+    changes,
+    environment: flags.environment,
     pollIntervalMs: deps.pollIntervalMs,
     waitTimeoutMs,
   };
@@ -136,21 +147,36 @@ export async function createRuntime(
 
 /**
  * Runs a command body and turns whatever it throws into a message and an exit code.
- * `--json` callers also get `{ ok: false, exitCode, error }` on stdout.
+ * `--json` callers also get `{ ok: false, exitCode, error }` on stdout. An interruption (Ctrl-C)
+ * after the body recorded a change in `changes` exits INTERRUPTED_AFTER_CHANGE and lists what
+ * changed and what still runs; before any change it exits INTERRUPTED and says nothing changed.
  */
 export async function runGuarded(
   deps: CommandDeps,
   json: boolean,
-  body: (out: Output) => Promise<ExitCodeValue>,
+  body: (out: Output, changes: ChangeLog) => Promise<ExitCodeValue>,
 ): Promise<number> {
   const out = new Output({ stdout: deps.stdout, stderr: deps.stderr, json });
+  const changes = deps.changes ?? new ChangeLog();
   try {
-    return await body(out);
+    return await body(out, changes);
   } catch (error) {
     const { isAbortError, isCredentialError }: typeof import('./aws') = require('./aws');
     let code: ExitCodeValue;
     let message: string;
-    if (error instanceof CliError) {
+    const interruption =
+      error instanceof CliError
+        ? error.exitCode === ExitCode.INTERRUPTED
+        : isAbortError(error) || (deps.signal.aborted && !isCredentialError(error));
+    if (interruption) {
+      code = changes.changed ? ExitCode.INTERRUPTED_AFTER_CHANGE : ExitCode.INTERRUPTED;
+      message =
+        error instanceof CliError
+          ? error.message
+          : changes.changed
+            ? 'Interrupted (Ctrl-C).'
+            : 'Interrupted before any change was made; nothing was changed.';
+    } else if (error instanceof CliError) {
       code = error.exitCode;
       message = error.message;
     } else if (isCredentialError(error)) {
@@ -158,13 +184,12 @@ export async function runGuarded(
       message =
         `AWS credentials are missing, expired or invalid (${(error as Error).name}: ${(error as Error).message}). ` +
         'Refresh them (e.g. aws sso login --profile <name>) and run the command again.';
-    } else if (isAbortError(error) || deps.signal.aborted) {
-      code = ExitCode.INTERRUPTED;
-      message = 'Interrupted before any change was made; nothing was changed.';
     } else {
       code = ExitCode.FAILED;
       message = `Failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
     }
+    // After a change, every failure says what changed and what still runs.
+    if (changes.changed) message = [message, ...changes.report()].join('\n');
     out.warn(`shipshape: ${message}`);
     if (json) out.result({ ok: false, exitCode: code, error: message });
     return code;
@@ -174,9 +199,19 @@ export async function runGuarded(
 /** Real terminals, real clock, real AWS. Ctrl-C aborts `signal` instead of killing the process. */
 export function defaultDeps(): CommandDeps & { dispose(): void } {
   const controller = new AbortController();
+  const changes = new ChangeLog();
+  // The first Ctrl-C aborts `signal` (the command stops waiting and reports); a second one exits
+  // at once, still saying what was changed, with the matching exit code.
   const onSigint = () => {
-    if (controller.signal.aborted) process.exit(ExitCode.INTERRUPTED);
-    controller.abort();
+    if (!controller.signal.aborted) {
+      controller.abort();
+      return;
+    }
+    const report = changes.changed
+      ? ['shipshape: second Ctrl-C: exiting at once.', ...changes.report()]
+      : ['shipshape: second Ctrl-C: exiting at once; nothing was changed.'];
+    process.stderr.write(`${report.join('\n')}\n`);
+    process.exit(changes.changed ? ExitCode.INTERRUPTED_AFTER_CHANGE : ExitCode.INTERRUPTED);
   };
   process.on('SIGINT', onSigint);
   return {
@@ -202,8 +237,8 @@ export function defaultDeps(): CommandDeps & { dispose(): void } {
     signal: controller.signal,
     createClients: async (region, profile) =>
       (require('./aws') as typeof import('./aws')).createAwsClients({ region, profile }),
-    migrationsDir: join(__dirname, '..', '..', 'migrations'),
     pollIntervalMs: 5_000,
+    changes,
     dispose: () => process.off('SIGINT', onSigint),
   };
 }
@@ -239,7 +274,7 @@ export async function confirmProduction(
   out.info('');
   let answer: string;
   try {
-    answer = await deps.ask(`Type '${environment}' to ${action}: `);
+    answer = await deps.ask(`Type '${environment}' to ${action} in ${environment}: `);
   } catch (error) {
     if (deps.signal.aborted)
       throw new CliError(

@@ -6,7 +6,7 @@
 import { GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import type { ServiceOutputs } from './aws';
 import { isAbortError, isCredentialError } from './aws';
-import { type AliasState, type HealthResult, readAlias, type Runtime } from './deployments';
+import { type AliasState, type HealthResult, readAlias, type Runtime, statusCommand } from './deployments';
 import { CliError, ExitCode } from './exit-codes';
 import { elapsedSeconds, formatDuration } from './output';
 
@@ -20,12 +20,10 @@ function describeWeights(alias: AliasState): string {
   ].join(', ');
 }
 
+/** Ctrl-C while waiting: the command's change log (lib/cli/changes.ts) says what still runs. */
 function interrupted(deploymentId: string, what: string): CliError {
   return new CliError(
-    `Interrupted: stopped waiting. ${what} Deployment ${deploymentId} keeps running in CodeDeploy and ` +
-      `finishes on its own (all at once, so the alias is never left half-shifted).\n` +
-      `  Check:  aws deploy get-deployment --deployment-id ${deploymentId}   (or: shipshape status)\n` +
-      `  Stop:   aws deploy stop-deployment --deployment-id ${deploymentId} --auto-rollback-enabled`,
+    `Interrupted (Ctrl-C): stopped waiting for deployment ${deploymentId}. ${what}`,
     ExitCode.INTERRUPTED,
   );
 }
@@ -51,7 +49,7 @@ async function guard<T>(rt: Runtime, deploymentId: string, what: string, call: (
     throw new CliError(
       `${credentials ? 'AWS credentials expired' : 'Lost track of the deployment'} while waiting (${cause}). ${what} ` +
         `Deployment ${deploymentId} keeps running in CodeDeploy.\n` +
-        `  Check:  aws deploy get-deployment --deployment-id ${deploymentId}   (or: shipshape status)` +
+        `  Check:  aws deploy get-deployment --deployment-id ${deploymentId}   (or: ${statusCommand(rt)})` +
         (credentials ? '\nRefresh the credentials (e.g. aws sso login) before checking.' : ''),
       credentials ? ExitCode.EXPIRED_CREDENTIALS : ExitCode.FAILED,
     );
@@ -76,7 +74,7 @@ export async function waitForDeployment(
   version: string,
   started: number,
 ): Promise<void> {
-  const what = `Rollback to version ${version} was started.`;
+  const what = `The shift to version ${version} was started.`;
   for (;;) {
     const { deploymentInfo: info } = await guard(rt, deploymentId, what, () =>
       rt.clients.codeDeploy.send(new GetDeploymentCommand({ deploymentId }), { abortSignal: rt.signal }),
@@ -88,6 +86,7 @@ export async function waitForDeployment(
       `${deploymentId}: ${status}${overview ? ` (${overview.Succeeded ?? 0} succeeded, ${overview.InProgress ?? 0} in progress)` : ''} — ${elapsed}`,
     );
     if (status === 'Succeeded') {
+      rt.changes.finished(deploymentId, 'succeeded');
       const alias = await guard(rt, deploymentId, what, () => readAlias(rt, outputs));
       if (alias.version !== version || Object.keys(alias.weights).length > 0) {
         throw new CliError(
@@ -99,9 +98,10 @@ export async function waitForDeployment(
     }
     if (status === 'Failed' || status === 'Stopped') {
       const reason = info?.errorInformation?.message ?? 'no reason given';
+      rt.changes.finished(deploymentId, `${status.toLowerCase()}: ${reason}`);
       throw new CliError(
         `Deployment ${deploymentId} ${status.toLowerCase()}: ${reason}. CodeDeploy kept or restored the previous ` +
-          `version; check with 'shipshape status'.`,
+          `version; check with '${statusCommand(rt)}'.`,
         ExitCode.FAILED,
       );
     }

@@ -16,15 +16,23 @@ import {
   GetFunctionConfigurationCommand,
   ListVersionsByFunctionCommand,
 } from '@aws-sdk/client-lambda';
-import type { AwsClients, ServiceOutputs } from './aws';
+import { type AwsClients, isAbortError, isCredentialError, type ServiceOutputs } from './aws';
+import type { ChangeLog } from './changes';
 import { CliError, ExitCode } from './exit-codes';
 import { elapsedSeconds, type Output } from './output';
-import { appSpecField, appSpecOf, lambdaAppSpec, parseHooks } from './app-spec';
+import { appSpecField, appSpecOf, lambdaAppSpec } from './app-spec';
 import { waitForAlias, waitForDeployment } from './deployment-waits';
-import { checkSchemaCompatibility, type MigrationHeader } from './schema-compatibility';
+import type { RollbackPlan } from './rollback-plan';
+import {
+  SCHEMA_CONTRACTS_VARIABLE,
+  SCHEMA_VERSION_VARIABLE,
+  type VersionDeclaration,
+} from './schema-compatibility';
 
 export * from './deployment-waits';
+export * from './rollback-plan';
 export { lambdaAppSpec } from './app-spec';
+export { SCHEMA_CONTRACTS_VARIABLE, SCHEMA_VERSION_VARIABLE } from './schema-compatibility';
 
 /** Everything the engine needs from the outside world. */
 export interface Runtime {
@@ -38,7 +46,10 @@ export interface Runtime {
   healthCheck(url: string, signal: AbortSignal): Promise<HealthResult>;
   /** Fires on Ctrl-C. */
   readonly signal: AbortSignal;
-  readonly migrations: readonly MigrationHeader[];
+  /** What this command has changed so far (reported on Ctrl-C). */
+  readonly changes: ChangeLog;
+  /** The environment (`--env`), for the commands printed to follow a deployment. */
+  readonly environment?: string;
   /** @default 5 seconds */
   readonly pollIntervalMs: number;
   /** Give up waiting for a deployment after this long. */
@@ -51,8 +62,6 @@ export interface HealthResult {
   readonly detail: string;
 }
 
-/** The name of the env var each published version carries (shared contract). */
-export const SCHEMA_VERSION_VARIABLE = 'SHIPSHAPE_SCHEMA_VERSION';
 /** Descriptions of deployments this CLI creates start with this, so `status` can tell them apart. */
 export const ROLLBACK_DESCRIPTION_PREFIX = 'shipshape rollback';
 const ACTIVE_STATUSES = ['Created', 'Queued', 'InProgress', 'Baking', 'Ready'] as const;
@@ -83,28 +92,7 @@ export interface ServiceState {
   /** Newest first. */
   readonly deployments: readonly DeploymentSummary[];
   readonly active?: DeploymentSummary;
-  readonly hooks: Readonly<Record<string, string>>;
 }
-
-export type RollbackPlan =
-  | {
-      /** A deployment is shifting traffic: stop it and let CodeDeploy put the old version back. */
-      readonly kind: 'stop';
-      readonly deploymentId: string;
-      readonly fromVersion?: string;
-      readonly toVersion: string;
-    }
-  | {
-      /** Shift the alias to the target version all at once through CodeDeploy. */
-      readonly kind: 'deploy';
-      readonly fromVersion: string;
-      readonly toVersion: string;
-      readonly fromSchema?: string;
-      readonly toSchema?: string;
-      readonly hooks: Readonly<Record<string, string>>;
-      /** Where the target came from: `--to`, the deployment history, or the version list. */
-      readonly source: string;
-    };
 
 export async function readAlias(rt: Runtime, outputs: ServiceOutputs): Promise<AliasState> {
   const alias = await rt.clients.lambda.send(
@@ -123,7 +111,7 @@ export async function readAlias(rt: Runtime, outputs: ServiceOutputs): Promise<A
   };
 }
 
-/** Alias state, recent deployments (newest first), the active one, and the traffic hooks in use. */
+/** Alias state, recent deployments (newest first) and the active one. */
 export async function readServiceState(rt: Runtime, outputs: ServiceOutputs): Promise<ServiceState> {
   const alias = await readAlias(rt, outputs);
   const list = await rt.clients.codeDeploy.send(
@@ -145,8 +133,7 @@ export async function readServiceState(rt: Runtime, outputs: ServiceOutputs): Pr
   }
   const deployments = infos.map(summarize);
   const active = deployments.find((d) => (ACTIVE_STATUSES as readonly string[]).includes(d.status));
-  const withHooks = infos.find((info) => Object.keys(parseHooks(appSpecOf(info))).length > 0);
-  return { alias, deployments, active, hooks: withHooks ? parseHooks(appSpecOf(withHooks)) : {} };
+  return { alias, deployments, active };
 }
 
 function summarize(info: DeploymentInfo): DeploymentSummary {
@@ -172,23 +159,38 @@ function summarize(info: DeploymentInfo): DeploymentSummary {
   };
 }
 
-/** `SHIPSHAPE_SCHEMA_VERSION` of a published version; throws USAGE when the version does not exist. */
-export async function readSchemaVersion(
+/**
+ * What a published version declares about its schema (`SHIPSHAPE_SCHEMA_VERSION`,
+ * `SHIPSHAPE_SCHEMA_CONTRACTS`), from GetFunctionConfiguration qualified by the version
+ * (https://docs.aws.amazon.com/lambda/latest/api/API_GetFunctionConfiguration.html: a version's
+ * configuration, environment included, is fixed when it is published).
+ * An API error is returned as `readError` (the schema check then fails closed); a version that
+ * does not exist is a usage error; Ctrl-C and expired credentials are thrown as they are.
+ */
+export async function readVersionDeclaration(
   rt: Runtime,
   functionName: string,
   version: string,
-): Promise<string | undefined> {
+): Promise<VersionDeclaration> {
   try {
     const config = await rt.clients.lambda.send(
       new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: version }),
       { abortSignal: rt.signal },
     );
-    return config.Environment?.Variables?.[SCHEMA_VERSION_VARIABLE];
+    const variables = config.Environment?.Variables ?? {};
+    return {
+      version,
+      schema: variables[SCHEMA_VERSION_VARIABLE],
+      contracts: variables[SCHEMA_CONTRACTS_VARIABLE],
+    };
   } catch (error) {
     if (error instanceof Error && error.name === 'ResourceNotFoundException') {
       throw new CliError(`Version ${version} of ${functionName} does not exist.`, ExitCode.USAGE);
     }
-    throw error;
+    if (rt.signal.aborted || isAbortError(error) || isCredentialError(error)) throw error;
+    const name = (error as { name?: unknown } | null)?.name;
+    const message = error instanceof Error ? error.message : String(error);
+    return { version, readError: `${typeof name === 'string' ? name : 'Error'}: ${message}` };
   }
 }
 
@@ -226,105 +228,37 @@ export async function findPreviousVersion(
     : undefined;
 }
 
-/**
- * Decides what a rollback would do now, using read-only calls only.
- * @throws CliError ALREADY_ROLLING_BACK, NO_PREVIOUS_VERSION, REFUSED (schema) or USAGE (bad --to).
- */
-export async function planRollback(
-  rt: Runtime,
-  outputs: ServiceOutputs,
-  state: ServiceState,
-  to?: string,
-): Promise<RollbackPlan | { readonly kind: 'noop'; readonly version: string }> {
-  const { active, alias } = state;
-  if (active?.isRollback) {
-    throw new CliError(
-      `A rollback is already in progress: deployment ${active.id} (${active.status}). Follow it with ` +
-        `'shipshape status' or 'aws deploy get-deployment --deployment-id ${active.id}'.`,
-      ExitCode.ALREADY_ROLLING_BACK,
-    );
-  }
-  if (active) {
-    if (to !== undefined) {
-      throw new CliError(
-        `Deployment ${active.id} is in progress; --to cannot be used until it is stopped. Run without --to ` +
-          'to stop it and return to the version it replaces.',
-        ExitCode.USAGE,
-      );
-    }
-    // During a canary the alias still points at the old version; after the shift the AppSpec says.
-    const old = active.fromVersion ?? (Object.keys(alias.weights).length > 0 ? alias.version : undefined);
-    if (!old) {
-      throw new CliError(
-        `Deployment ${active.id} is in progress but the version it replaces is unknown. Stop it with ` +
-          `'aws deploy stop-deployment --deployment-id ${active.id} --auto-rollback-enabled'.`,
-        ExitCode.FAILED,
-      );
-    }
-    return { kind: 'stop', deploymentId: active.id, fromVersion: active.toVersion, toVersion: old };
-  }
-
-  let target: { version: string; source: string } | undefined;
-  if (to !== undefined) target = { version: to, source: 'given with --to' };
-  else target = await findPreviousVersion(rt, outputs, state);
-  if (!target) {
-    throw new CliError(
-      `No previous version of ${outputs.functionName}: version ${alias.version} is the only published version.`,
-      ExitCode.NO_PREVIOUS_VERSION,
-    );
-  }
-  if (target.version === alias.version && Object.keys(alias.weights).length === 0) {
-    // Still validate that it exists so a typo is reported.
-    await readSchemaVersion(rt, outputs.functionName, target.version);
-    return { kind: 'noop', version: target.version };
-  }
-  const [fromSchema, toSchema] = await Promise.all([
-    readSchemaVersion(rt, outputs.functionName, alias.version),
-    readSchemaVersion(rt, outputs.functionName, target.version),
-  ]);
-  const verdict = checkSchemaCompatibility(
-    { version: alias.version, schema: fromSchema },
-    { version: target.version, schema: toSchema },
-    rt.migrations,
-  );
-  if (!verdict.compatible) throw new CliError(`Refusing to roll back: ${verdict.reason}.`, ExitCode.REFUSED);
-  return {
-    kind: 'deploy',
-    fromVersion: alias.version,
-    toVersion: target.version,
-    fromSchema,
-    toSchema,
-    hooks: state.hooks,
-    source: target.source,
-  };
-}
-
-/** Human-readable lines describing a plan. */
-export function describePlan(plan: RollbackPlan, outputs: ServiceOutputs): string[] {
-  if (plan.kind === 'stop') {
-    return [
-      `Stop deployment ${plan.deploymentId} (to version ${plan.fromVersion ?? '?'}) with automatic rollback and wait ` +
-        `until version ${plan.toVersion} carries 100% of ${outputs.functionName}:${outputs.aliasName}.`,
-    ];
-  }
-  const hooks = Object.keys(plan.hooks);
-  return [
-    `Shift ${outputs.functionName}:${outputs.aliasName} from version ${plan.fromVersion} to version ${plan.toVersion} ` +
-      `(${plan.source}) all at once through CodeDeploy (${outputs.codeDeployApplication}/${outputs.deploymentGroupName}).`,
-    `Schema: live ${plan.fromSchema ?? 'unknown'}, target ${plan.toSchema ?? 'unknown'}; no contract migration in between.`,
-    hooks.length > 0
-      ? `Traffic hooks run as in every deployment: ${hooks.join(', ')} (the migration gate applies expand migrations only, so it changes nothing on a rollback).`
-      : 'No traffic hooks were found in recent deployments; none will run.',
-  ];
-}
-
 export interface DeploymentResult {
   readonly deploymentId?: string;
   readonly version: string;
   readonly elapsedSeconds: number;
 }
 
-/** Starts a CodeDeploy deployment that moves the alias to `toVersion` all at once. */
+/**
+ * How every deployment this CLI creates (rollbacks and drills) treats the deployment group's
+ * alarms: not polled. CreateDeployment's `overrideAlarmConfiguration` replaces the group's alarm
+ * configuration for that one deployment; AWS describes exactly this use: redeploy a revision
+ * known to work with alarm polling turned off, so that the alarm raised by the failed deployment
+ * cannot block it. Specifying it needs the codedeploy:UpdateDeploymentGroup permission.
+ * https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_CreateDeployment.html
+ * https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_AlarmConfiguration.html
+ * Without it, any of the group's alarms in ALARM stops the deployment (status Stopped):
+ * https://docs.aws.amazon.com/codedeploy/latest/userguide/monitoring-create-alarms.html
+ * Canary deployments of new code are created by CloudFormation, not here, and keep the group's
+ * alarms in full.
+ */
+export const ROLLBACK_ALARM_OVERRIDE = { enabled: false } as const;
+
+/** Why {@link ROLLBACK_ALARM_OVERRIDE} is used; printed in every plan. */
+export const ALARM_OVERRIDE_REASON =
+  "the deployment group's alarms are not polled for this deployment (overrideAlarmConfiguration " +
+  'enabled=false): they are likely in ALARM because of the incident this deployment ends, and CodeDeploy ' +
+  'stops a deployment while one of them is. The target is checked by the hooks and by /health instead';
+
+/**
+ * Starts a CodeDeploy deployment that moves the alias to `toVersion` all at once, with the
+ * group's alarms overridden ({@link ROLLBACK_ALARM_OVERRIDE}), and records it in the change log.
+ */
 export async function startShift(
   rt: Runtime,
   outputs: ServiceOutputs,
@@ -333,21 +267,69 @@ export async function startShift(
   hooks: Readonly<Record<string, string>>,
   description: string,
 ): Promise<string> {
-  // No abort signal: once sent, the call must finish so that we know the deployment id.
-  const response = await rt.clients.codeDeploy.send(
-    new CreateDeploymentCommand({
-      applicationName: outputs.codeDeployApplication,
-      deploymentGroupName: outputs.deploymentGroupName,
-      deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
-      description,
-      revision: {
-        revisionType: 'AppSpecContent',
-        appSpecContent: { content: lambdaAppSpec(outputs, fromVersion, toVersion, hooks) },
-      },
-    }),
+  let deploymentId: string | undefined;
+  try {
+    // No abort signal: once sent, the call must finish so that we know the deployment id.
+    const request = `CreateDeployment ${outputs.aliasName} version ${fromVersion} → ${toVersion}`;
+    const response = await rt.changes.during(request, () =>
+      rt.clients.codeDeploy.send(
+        new CreateDeploymentCommand({
+          applicationName: outputs.codeDeployApplication,
+          deploymentGroupName: outputs.deploymentGroupName,
+          deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+          description: shortDescription(description),
+          overrideAlarmConfiguration: { ...ROLLBACK_ALARM_OVERRIDE },
+          revision: {
+            revisionType: 'AppSpecContent',
+            appSpecContent: { content: lambdaAppSpec(outputs, fromVersion, toVersion, hooks) },
+          },
+        }),
+      ),
+    );
+    deploymentId = response.deploymentId;
+  } catch (error) {
+    if (error instanceof Error && /AccessDenied/.test(error.name)) {
+      throw new CliError(
+        `CodeDeploy refused the deployment (${error.name}: ${error.message}). Overriding the group's alarms ` +
+          'needs codedeploy:UpdateDeploymentGroup as well as codedeploy:CreateDeployment (see ' +
+          'runbooks/rollback.md). Nothing was changed.',
+        ExitCode.FAILED,
+      );
+    }
+    throw error;
+  }
+  if (!deploymentId) {
+    throw new CliError(
+      `CodeDeploy accepted the deployment but returned no id; check '${statusCommand(rt)}' before retrying.`,
+      ExitCode.FAILED,
+    );
+  }
+  rt.changes.record(
+    `created deployment ${deploymentId}: ${outputs.aliasName} version ${fromVersion} → ${toVersion}, all at once, alarms not polled`,
+    deploymentId,
+    {
+      what: `deployment ${deploymentId} in CodeDeploy; all at once, so the alias is never left half-shifted`,
+      commands: [
+        `Check:  aws deploy get-deployment --deployment-id ${deploymentId}   (or: ${statusCommand(rt)})`,
+        `Stop:   aws deploy stop-deployment --deployment-id ${deploymentId} --auto-rollback-enabled`,
+      ],
+    },
   );
-  if (!response.deploymentId) throw new CliError('CodeDeploy returned no deployment id', ExitCode.FAILED);
-  return response.deploymentId;
+  return deploymentId;
+}
+
+/** `shipshape status --env <env>`: how to see where a deployment stands. */
+export function statusCommand(rt: Pick<Runtime, 'environment'>): string {
+  return `shipshape status${rt.environment ? ` --env ${rt.environment}` : ''}`;
+}
+
+/**
+ * CodeDeploy rejects a long description (DescriptionTooLongException, limit not documented:
+ * https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_CreateDeployment.html), which
+ * must never be what stops a rollback: keep it short; the full reason is printed anyway.
+ */
+function shortDescription(description: string): string {
+  return description.length <= 160 ? description : `${description.slice(0, 159)}…`;
 }
 
 /** Carries out a plan and waits until the target version carries all traffic. */
@@ -360,10 +342,19 @@ export async function executePlan(
   const started = rt.now();
   if (plan.kind === 'stop') {
     rt.out.step(`Stopping deployment ${plan.deploymentId} with automatic rollback`);
-    await rt.clients.codeDeploy.send(
-      new StopDeploymentCommand({ deploymentId: plan.deploymentId, autoRollbackEnabled: true }),
+    await rt.changes.during(`StopDeployment ${plan.deploymentId} with automatic rollback`, () =>
+      rt.clients.codeDeploy.send(
+        new StopDeploymentCommand({ deploymentId: plan.deploymentId, autoRollbackEnabled: true }),
+      ),
     );
+    rt.changes.record(`stopped deployment ${plan.deploymentId} with automatic rollback`, plan.deploymentId, {
+      what: `CodeDeploy's automatic rollback of ${plan.deploymentId}, putting version ${plan.toVersion} back on 100%`,
+      commands: [
+        `Check:  ${statusCommand(rt)}   (or: aws lambda get-alias --function-name ${outputs.functionName} --name ${outputs.aliasName})`,
+      ],
+    });
     await waitForAlias(rt, outputs, plan.toVersion, started, plan.deploymentId);
+    rt.changes.finished(plan.deploymentId, `version ${plan.toVersion} serves 100%`);
     return {
       deploymentId: plan.deploymentId,
       version: plan.toVersion,

@@ -10,9 +10,16 @@ export const ExitCode = {
   FAILED: 1,
   /** The command line is wrong (unknown command or flag, bad value). Nothing was changed. */
   USAGE: 2,
-  /** Refused on purpose, with the reason printed (e.g. the target needs a dropped schema). Nothing was changed. */
+  /**
+   * Refused on purpose, with the reason printed: the target needs a dropped schema, or the schema
+   * safety cannot be decided from what the versions declare (the message names the override).
+   * Nothing was changed.
+   */
   REFUSED: 3,
-  /** The environment's stack or one of the outputs the CLI reads is missing. Nothing was changed. */
+  /**
+   * The environment's stack or one of the outputs the CLI reads is missing (for a rollback, also
+   * the hook function names; the message names the override). Nothing was changed.
+   */
   MISSING_STACK: 4,
   /** There is no earlier version to roll back to. Nothing was changed. */
   NO_PREVIOUS_VERSION: 5,
@@ -24,7 +31,13 @@ export const ExitCode = {
   NOT_CONFIRMED: 8,
   /** Traffic moved to the target version but its health check failed. */
   UNHEALTHY: 9,
-  /** Interrupted (Ctrl-C) while waiting; the message says what is still running in AWS. */
+  /**
+   * Interrupted (Ctrl-C) after the command changed something (a deployment was created or
+   * stopped). The message lists what changed and what is still running, and how to follow or
+   * stop it.
+   */
+  INTERRUPTED_AFTER_CHANGE: 10,
+  /** Interrupted (Ctrl-C) before any change. Nothing was changed. */
   INTERRUPTED: 130,
 } as const;
 
@@ -44,7 +57,8 @@ export function exitCodeHelp(): string {
     '  7    AWS credentials missing or expired',
     '  8    not confirmed (declined, or no terminal and no --yes); nothing changed',
     '  9    traffic moved but the health check failed',
-    '  130  interrupted (Ctrl-C); the message says what is still running',
+    '  10   interrupted (Ctrl-C) after a change; the message says what changed and what still runs',
+    '  130  interrupted (Ctrl-C) before any change; nothing changed',
   ].join('\n');
 }
 

@@ -144,8 +144,16 @@ const deploymentSchema = z.strictObject({
   strategy: z.enum(['canary', 'linear', 'allAtOnce']),
   /** Canary: share of traffic on the new version first. Linear: share added per step. */
   percentage: int(1, 99),
-  /** Canary: how long the first share runs. Linear: minutes between steps. */
+  /**
+   * Canary: how long the first share runs. Linear: minutes between steps. At least the
+   * rollback alarms' 3-minute evaluation window (SafeDeployment refuses less).
+   */
   intervalMinutes: int(1, 60),
+  /**
+   * Requests per minute the API serves at a quiet but normal hour: at `percentage` the new
+   * version must get at least the alarms' minimum of 10 requests a minute (checked at synth).
+   */
+  expectedRequestsPerMinute: int(1, 10_000_000),
 });
 
 const jobsSchema = z.strictObject({

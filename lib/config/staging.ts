@@ -57,10 +57,13 @@ export const staging = {
     logRetentionDays: 30,
   },
   deployment: {
-    // Staging shifts faster: 50% for one minute, then the rest.
+    // Staging shifts faster: 50% for three minutes (the rollback alarms' evaluation window:
+    // 2 of 3 one-minute datapoints), then the rest. At 30 requests a minute the canary serves
+    // 15, above the alarms' 10-request minimum.
     strategy: 'canary',
     percentage: 50,
-    intervalMinutes: 1,
+    intervalMinutes: 3,
+    expectedRequestsPerMinute: 30,
   },
   jobs: {
     maxReceiveCount: 5,

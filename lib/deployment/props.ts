@@ -17,7 +17,8 @@ export interface TrafficShift {
    */
   readonly percentage?: number;
   /**
-   * Canary: how long the first share runs. Linear: time between steps. Whole minutes, 1-60.
+   * Canary: how long the first share runs. Linear: time between steps. Whole minutes, 3-60:
+   * at least the rollback alarms' evaluation window (3 minutes), so they can fire in it.
    * @default Duration.minutes(5)
    */
   readonly interval?: Duration;
@@ -32,23 +33,32 @@ export interface SafeDeploymentOptions {
   readonly trafficShift?: TrafficShift;
 
   /**
-   * Roll back when more than this share of the new version's invocations fail, in percent.
+   * Roll back when more than this share of the new version's requests get a 5xx (its own EMF
+   * metrics; 4xx never count), or of its invocations fail or are throttled in Lambda, in percent.
    * @default 5
    */
   readonly errorRateThresholdPercent?: number;
 
   /**
-   * Roll back when the new version's p99 duration exceeds this (use the SLO latency threshold).
+   * Roll back when the new version's p99 latency exceeds this (use the SLO latency threshold).
    * @default Duration.seconds(1)
    */
   readonly latencyThreshold?: Duration;
 
   /**
-   * A minute with fewer invocations of the new version than this never counts as breaching the
-   * error-rate alarm (one failed request out of two is noise, not a 50% error rate).
+   * A minute with fewer requests (or invocations) of the new version than this never counts as
+   * breaching a rollback alarm (one failed request out of two is noise, not a 50% error rate).
    * @default 10
    */
   readonly minimumInvocationsPerMinute?: number;
+
+  /**
+   * Requests per minute the API serves at a quiet but normal hour. When set, synth refuses a
+   * canary percentage at which the new version would serve fewer than
+   * `minimumInvocationsPerMinute` requests a minute: its error-rate alarm could never fire.
+   * @default - not checked
+   */
+  readonly expectedRequestsPerMinute?: number;
 
   /**
    * More alarms that roll a deployment back (e.g. the SLO fast-burn alarm).

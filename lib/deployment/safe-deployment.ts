@@ -12,38 +12,38 @@ import { createHookFunction, grantSecretRead, managedPolicyFinding } from './hoo
 import type { SafeDeploymentProps, SmokeTestTarget, TrafficShift } from './props';
 import { validateSafeDeployment } from './validation';
 
+export * from './canary-arithmetic';
 export * from './props';
 
 /**
  * Safe deployments of a Lambda-backed API: a CodeDeploy deployment group on the alias that
  * shifts traffic gradually and rolls back by itself.
  *
- * - **BeforeAllowTraffic — the migration gate** (`lambda/deploy-hooks/migration-gate`): applies
- *   pending migrations (each in its own transaction with lock and statement timeouts, so a failure
- *   leaves no partial schema), refuses a contract migration whose expand has not been live for a
- *   full release, self-tests the new version with `GET /health`, and reports the verdict. A
- *   failure stops the deployment while the old version still serves 100%.
+ * - **BeforeAllowTraffic — the migration gate** (`lambda/deploy-hooks/migration-gate`): reads the
+ *   deployment it is called for (`GetDeployment`, its AppSpec: function, current and target
+ *   version). Rolling forward it applies pending migrations (each in its own transaction with
+ *   lock and statement timeouts, so a failure leaves no partial schema) and refuses a contract
+ *   migration whose expand has not been live for a full release; rolling back (target older than
+ *   current) it applies none. Either way it self-tests the TARGET version with `GET /health` and
+ *   reports the verdict. A failure stops the deployment while the current version still serves 100%.
  * - **AfterAllowTraffic — the smoke test** (`lambda/deploy-hooks/smoke-test`): `GET /health`
  *   and a write/read round-trip with an `Idempotency-Key` through the real front door.
+ * - Both hooks report Failed on bad settings or any error, and stop within a total time budget
+ *   (Lambda's remaining time less 20 s to report), so a deployment never waits an hour on them.
  * - **Automatic rollback** on a failed deployment, a stopped deployment, or an alarm. The alarms
- *   watch the NEW version only (`alias.version` metrics carry its `Resource` dimension), so the
- *   old version's health can neither mask nor trigger them:
- *   - error rate `100 * Errors / Invocations` above `errorRateThresholdPercent` (minutes with
- *     fewer than `minimumInvocationsPerMinute` invocations count as 0);
- *   - p99 `Duration` above `latencyThreshold`.
+ *   watch the new version's real traffic through the alias (see `alarms.ts`):
+ *   - `ErrorRateAlarm`: 5xx responses / requests of the new version from the service's EMF
+ *     metrics, above `errorRateThresholdPercent` (4xx never count);
+ *   - `LatencyAlarm`: p99 latency of the new version (EMF) above `latencyThreshold`;
+ *   - `InvocationErrorRateAlarm`: Lambda's failed and throttled invocations of the new version
+ *     through the alias (`ExecutedVersion`), which catches crashes that write no EMF line.
+ *   Minutes with fewer than `minimumInvocationsPerMinute` requests on the new version count as
+ *   0; missing data is not breaching (see `alarms.ts` for why).
  *
- * Both evaluate 1-minute periods and fire on 2 of 3 breaching datapoints; missing data is not
- * breaching (a version without traffic has done nothing wrong). The arithmetic for the default
- * canary, 10% for 5 minutes: the error-rate alarm needs at least 10 invocations of the new version
- * in a minute, i.e. the API must serve at least 100 requests/minute (about 1.7 per second) in
- * total. With 5% as threshold, one failure in every 20 requests on the canary breaches. Two
- * breaching minutes close at t = 2 min; CloudWatch evaluates within about a minute after
- * ingestion, so the alarm is in ALARM at about t = 3 min, before the shift at t = 5 min, and
- * CodeDeploy rolls back while 90% of the traffic never saw the new version. Below 100
- * requests/minute the alarm stays quiet and the smoke test is the gate. A canary of 1 minute
- * (staging's 50% for 1 minute) is shorter than any 2-of-3 alarm: there the alarms still roll
- * back until the deployment completes (including the AfterAllowTraffic hook), and the smoke test
- * carries the check.
+ * All evaluate 1-minute periods and fire on 2 of 3 breaching datapoints, so a canary interval
+ * shorter than 3 minutes is refused at synth, and so is an `expectedRequestsPerMinute` that, at
+ * the canary percentage, never reaches the minimum (see `canary-arithmetic.ts` and
+ * docs/constructs/safe-deployment.md for the arithmetic).
  */
 export class SafeDeployment extends Construct {
   /** The CodeDeploy application. */
@@ -64,6 +64,8 @@ export class SafeDeployment extends Construct {
   public readonly errorRateAlarm: cloudwatch.Alarm;
   /** New version's p99 latency above the threshold. */
   public readonly latencyAlarm: cloudwatch.Alarm;
+  /** New version's failed or throttled invocations (Lambda's own metrics) above the threshold. */
+  public readonly invocationErrorRateAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: SafeDeploymentProps) {
     super(scope, id);
@@ -72,21 +74,31 @@ export class SafeDeployment extends Construct {
     const interval = shift.interval ?? Duration.minutes(5);
     const errorRate = props.errorRateThresholdPercent ?? 5;
     const latency = props.latencyThreshold ?? Duration.seconds(1);
-    const minimumInvocations = props.minimumInvocationsPerMinute ?? 10;
-    validateSafeDeployment(this, shift, percentage, interval, errorRate, minimumInvocations);
+    const minimumRequests = props.minimumInvocationsPerMinute ?? 10;
+    validateSafeDeployment(this, {
+      shift,
+      percentage,
+      interval,
+      errorRate,
+      minimumRequests,
+      expectedRequestsPerMinute: props.expectedRequestsPerMinute,
+    });
 
     this.alias = props.alias;
-    const version = props.alias.version;
-
-    ({ errorRateAlarm: this.errorRateAlarm, latencyAlarm: this.latencyAlarm } = createRollbackAlarms(this, {
-      version,
-      aliasName: props.alias.aliasName,
+    const alarms = createRollbackAlarms(this, {
+      alias: props.alias,
       errorRate,
       latency,
-      minimumInvocations,
+      minimumRequests,
       runbookUrl: props.runbookUrl,
       alarmTopic: props.alarmTopic,
-    }));
+    });
+    this.errorRateAlarm = alarms.errorRateAlarm;
+    this.latencyAlarm = alarms.latencyAlarm;
+    this.invocationErrorRateAlarm = alarms.invocationErrorRateAlarm;
+    // The alarms name the new version: they are updated before the alias update starts the
+    // deployment, or the canary would be watched through the previous version's metrics.
+    for (const alarm of Object.values(alarms)) props.alias.node.addDependency(alarm);
 
     this.application = new codedeploy.LambdaApplication(this, 'Application');
     this.deploymentConfig = this.trafficConfig(shift.strategy, percentage, interval, props.environmentName);
@@ -95,7 +107,8 @@ export class SafeDeployment extends Construct {
       timeout: Duration.minutes(10),
       description: 'CodeDeploy BeforeAllowTraffic: applies pending migrations, self-tests the new version',
       environment: {
-        TARGET_VERSION_ARN: version.functionArn,
+        // The function only: the versions come from each deployment's AppSpec at run time.
+        TARGET_FUNCTION_NAME: props.alias.version.lambda.functionName,
         MIGRATION_LOCK_TIMEOUT_MS: String(
           (props.migrationLockTimeout ?? Duration.seconds(5)).toMilliseconds(),
         ),
@@ -117,7 +130,7 @@ export class SafeDeployment extends Construct {
       },
       migrations: props.migrations,
     });
-    version.grantInvoke(this.migrationGate);
+    this.grantSelfTest(props.alias);
     if (props.originVerifySecret) grantSecretRead(props.originVerifySecret, this.migrationGate);
     if (props.migrations) {
       grantSecretRead(props.migrations.secret, this.migrationGate);
@@ -134,16 +147,19 @@ export class SafeDeployment extends Construct {
       application: this.application,
       alias: props.alias,
       deploymentConfig: this.deploymentConfig,
-      alarms: [this.errorRateAlarm, this.latencyAlarm, ...(props.rollbackAlarms ?? [])],
+      alarms: [...Object.values(alarms), ...(props.rollbackAlarms ?? [])],
       preHook: this.migrationGate,
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
     });
     this.acknowledgeHookInvoke(this.migrationGate);
-    // The alias update starts the CodeDeploy deployment. The gate must be updated first (its
-    // TARGET_VERSION_ARN names the new version) with its permissions in place; a Ref inside the
-    // alias's UpdatePolicy alone does not order the updates.
+    // The alias update starts the CodeDeploy deployment. The gate (its code and settings) must
+    // be updated first with its permissions in place; a Ref inside the alias's UpdatePolicy
+    // alone does not order the updates.
     props.alias.node.addDependency(this.migrationGate);
-    // The gate reads its own deployment and group (for the contract rule); nothing else.
+    // The gate reads its own deployment (the AppSpec) and group (for the contract rule); nothing
+    // else. Both actions take the deploymentgroup resource type, the narrowest the service
+    // authorization reference offers for them (a deployment id has no ARN of its own):
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodedeploy.html
     this.migrationGate.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['codedeploy:GetDeployment', 'codedeploy:GetDeploymentGroup'],
@@ -213,6 +229,34 @@ export class SafeDeployment extends Construct {
     this.alias.node.addDependency(this.smokeTest);
     this.acknowledgeHookInvoke(this.smokeTest);
     return this.smokeTest;
+  }
+
+  /**
+   * The gate invokes the deployment's target version, whichever it is: `lambda:InvokeFunction`
+   * on the function's qualified ARNs, with the alias itself denied (its routing is what the
+   * deployment decides). The unqualified ARN ($LATEST) does not match `<arn>:*`.
+   */
+  private grantSelfTest(alias: lambda.Alias): void {
+    const fn = alias.version.lambda;
+    this.migrationGate.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [`${fn.functionArn}:*`] }),
+    );
+    this.migrationGate.addToRolePolicy(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        actions: ['lambda:InvokeFunction'],
+        // Built from the function's ARN: a reference to the alias would cycle (the alias waits for this policy).
+        resources: [`${fn.functionArn}:${alias.aliasName}`],
+      }),
+    );
+    const child = fn.node.defaultChild;
+    const arn =
+      child instanceof lambda.CfnFunction ? `<${Stack.of(child).getLogicalId(child)}.Arn>` : fn.functionArn;
+    Validations.of(this.migrationGate).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${arn}:*]`,
+      reason:
+        "The gate self-tests the version each deployment targets, known only at run time from the deployment's AppSpec: the versions of this one function; its alias is denied.",
+    });
   }
 
   private acknowledgeHookInvoke(hook: lambda.IFunction): void {

@@ -118,8 +118,9 @@ export interface ServiceOptions {
 
   /**
    * The newest migration this code was built against, published with every version as
-   * `SHIPSHAPE_SCHEMA_VERSION`: `shipshape rollback` refuses a target older than an applied
-   * `contract` migration.
+   * `SHIPSHAPE_SCHEMA_VERSION`, next to `SHIPSHAPE_SCHEMA_CONTRACTS` (the contract migrations
+   * up to it, from migrations/): `shipshape rollback` refuses a target built before a contract
+   * migration the live version includes, and any rollback it cannot decide from them.
    * @default - the newest file in migrations/
    */
   readonly schemaVersion?: string;

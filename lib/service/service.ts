@@ -8,9 +8,9 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeServiceFindings } from './acknowledgements';
-import { loadMigrations } from '../migrations/migration-files';
 import { SubnetTier } from '../network/network';
 import { HANDLER_BUNDLING } from './code';
+import { schemaDeclaration } from './schema-declaration';
 import type { ServiceProps } from './props';
 import { validateExtraEnvironment, validateService, validateServiceCode } from './validation';
 
@@ -118,7 +118,8 @@ export class Service extends Construct {
       USER_POOL_CLIENT_ID: this.userPoolClient.userPoolClientId,
       VERIFY_TOKEN_SIGNATURE: String(props.verifyTokenSignature ?? true),
       REQUESTS_PER_MINUTE_PER_CALLER: String(requestsPerMinute),
-      SHIPSHAPE_SCHEMA_VERSION: props.schemaVersion ?? newestMigration(props.migrationsDirectory),
+      // SHIPSHAPE_SCHEMA_VERSION and SHIPSHAPE_SCHEMA_CONTRACTS, read back by `shipshape rollback`.
+      ...schemaDeclaration(props.schemaVersion, props.migrationsDirectory),
       POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'shipshape-api',
       POWERTOOLS_METRICS_NAMESPACE: 'Shipshape',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -202,11 +203,4 @@ export class Service extends Construct {
       ...props,
     });
   }
-}
-
-function newestMigration(directory?: string): string {
-  const migrations = loadMigrations(directory);
-  const newest = migrations[migrations.length - 1];
-  if (!newest) throw new Error('Service: migrations/ holds no migration; set schemaVersion explicitly');
-  return newest.name;
 }

@@ -174,6 +174,7 @@ export class StatelessStack extends ShipshapeStack {
         percentage: config.deployment.percentage,
         interval: Duration.minutes(config.deployment.intervalMinutes),
       },
+      expectedRequestsPerMinute: config.deployment.expectedRequestsPerMinute,
       latencyThreshold: Duration.millis(config.slo.latencyThresholdMs),
       // The availability SLO's fast burn (5-minute window) also rolls a canary back.
       rollbackAlarms: this.observability.deploymentRollbackAlarms,
@@ -222,6 +223,18 @@ export class StatelessStack extends ShipshapeStack {
         'CodeDeploy deployment group that shifts the live alias',
       ],
       FunctionName: [this.service.function.functionName, 'Name of the API Lambda function'],
+      MigrationGateFunctionName: [
+        this.deployment.migrationGate.functionName,
+        'BeforeAllowTraffic hook (migration gate) of the deployment group; the CLI names it in rollback deployments',
+      ],
+      ...(this.deployment.smokeTest
+        ? {
+            SmokeTestFunctionName: [
+              this.deployment.smokeTest.functionName,
+              'AfterAllowTraffic hook (smoke test) of the deployment group; the CLI names it in rollback deployments',
+            ] as [string, string],
+          }
+        : {}),
       AliasName: [this.service.alias.aliasName, 'Alias that serves traffic (deployments shift it)'],
       ApiAliasArn: [this.service.alias.functionArn, 'ARN of the live alias (what the HTTP API invokes)'],
       UserPoolId: [this.service.userPool.userPoolId, 'Cognito user pool that issues API access tokens'],

@@ -10,6 +10,7 @@ const outputs: ServiceOutputs = {
   codeDeployApplication: 'app',
   deploymentGroupName: 'group',
   apiUrl: 'https://example.com',
+  hooks: {},
 };
 
 describe('lambdaAppSpec', () => {

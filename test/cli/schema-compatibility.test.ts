@@ -1,78 +1,36 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   checkSchemaCompatibility,
-  type MigrationHeader,
-  parseMigrationHeader,
-  readMigrationHeaders,
+  formatSchemaContracts,
+  parseSchemaContracts,
   schemaNumber,
+  type VersionDeclaration,
 } from '../../lib/cli/schema-compatibility';
 
-const expand = (number: number): MigrationHeader => ({
-  name: `${String(number).padStart(4, '0')}_x`,
-  number,
-  phase: 'expand',
-});
-const contract = (number: number, of: number): MigrationHeader => ({
-  name: `${String(number).padStart(4, '0')}_drop`,
-  number,
-  phase: 'contract',
-  contracts: of,
-});
-
-describe('parseMigrationHeader', () => {
-  test('reads an expand migration', () => {
-    expect(parseMigrationHeader('0002_heartbeat.sql', '-- phase: expand\n-- Up Migration\n')).toEqual({
-      name: '0002_heartbeat',
-      number: 2,
-      phase: 'expand',
-    });
-  });
-
-  test('reads a contract migration and the expand it completes', () => {
+describe('SHIPSHAPE_SCHEMA_CONTRACTS', () => {
+  test('formats each contract migration with the expand it completes, or none', () => {
+    expect(formatSchemaContracts([])).toBe('none');
     expect(
-      parseMigrationHeader('0007_drop_title.sql', '-- phase: contract\r\n-- contracts: 0005\r\n'),
-    ).toMatchObject({
-      phase: 'contract',
-      contracts: 5,
-    });
+      formatSchemaContracts([
+        { number: 5, contracts: 4 },
+        { number: 7, contracts: 6 },
+      ]),
+    ).toBe('0005:0004,0007:0006');
   });
 
-  test('fails when line 1 has no phase', () => {
-    expect(() => parseMigrationHeader('0002_x.sql', '-- Up Migration\n')).toThrow(
-      "0002_x.sql: line 1 must be '-- phase: expand' or '-- phase: contract'",
-    );
-  });
-
-  test('fails when a contract migration does not name its expand migration', () => {
-    expect(() => parseMigrationHeader('0007_x.sql', '-- phase: contract\n-- Up Migration\n')).toThrow(
-      "line 2 '-- contracts: NNNN'",
-    );
-  });
-});
-
-describe('readMigrationHeaders', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'shipshape-headers-'));
-    writeFileSync(join(dir, '0002_b.sql'), '-- phase: contract\n-- contracts: 0001\n');
-    writeFileSync(join(dir, '0001_a.sql'), '-- phase: expand\n');
-    writeFileSync(join(dir, 'README.md'), '# not a migration');
-    writeFileSync(join(dir, '.gitkeep'), '');
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  test('reads NNNN_name.sql files in order and ignores everything else', () => {
-    expect(readMigrationHeaders(dir).map((m) => [m.name, m.phase])).toEqual([
-      ['0001_a', 'expand'],
-      ['0002_b', 'contract'],
+  test('parses what it formats', () => {
+    expect(parseSchemaContracts('none')).toEqual([]);
+    expect(parseSchemaContracts(' 0005:0004, 0007:0006 ')).toEqual([
+      { number: 5, contracts: 4 },
+      { number: 7, contracts: 6 },
     ]);
   });
 
-  test('a missing folder means no migrations', () => {
-    expect(readMigrationHeaders(join(dir, 'absent'))).toEqual([]);
-  });
+  test.each([[undefined], [''], ['0005'], ['5:4'], ['0005:0004;0007:0006'], ['0004:0005'], ['garbage']])(
+    'treats %j as undeclared (undefined)',
+    (value) => {
+      expect(parseSchemaContracts(value)).toBeUndefined();
+    },
+  );
 });
 
 test('schemaNumber reads the migration number of SHIPSHAPE_SCHEMA_VERSION', () => {
@@ -82,40 +40,68 @@ test('schemaNumber reads the migration number of SHIPSHAPE_SCHEMA_VERSION', () =
   expect(schemaNumber(undefined)).toBeUndefined();
 });
 
-describe('checkSchemaCompatibility', () => {
-  const migrations = [expand(1), expand(2), expand(3), contract(4, 2), expand(5)];
-  const at = (version: string, schema?: string) => ({ version, schema });
+describe('checkSchemaCompatibility (deployed declarations only)', () => {
+  const at = (version: string, schema?: string, contracts?: string): VersionDeclaration => ({
+    version,
+    schema,
+    contracts,
+  });
 
-  test('expand-only history is always compatible', () => {
-    expect(
-      checkSchemaCompatibility(at('9', '0003_x'), at('8', '0001_x'), [expand(1), expand(2), expand(3)]),
-    ).toEqual({
-      compatible: true,
+  test('a live build without contract migrations allows any target, even an undeclared one', () => {
+    expect(checkSchemaCompatibility(at('9', '0004_x', 'none'), at('8')).verdict).toBe('compatible');
+  });
+
+  test('refuses a target built before a contract migration the live build includes', () => {
+    const verdict = checkSchemaCompatibility(at('9', '0005_drop', '0005:0004'), at('8', '0004_x', 'none'));
+    expect(verdict).toEqual({
+      verdict: 'incompatible',
+      reason: expect.stringContaining(
+        'the live version 9 (schema 0005_drop) includes the contract migration 0005 (completes 0004)',
+      ) as string,
     });
   });
 
-  test('refuses a target older than a contract migration the live schema includes', () => {
-    const verdict = checkSchemaCompatibility(at('9', '0004_drop'), at('8', '0003_x'), migrations);
-    expect(verdict.compatible).toBe(false);
-    expect(!verdict.compatible && verdict.reason).toContain('includes the contract migration 0004_drop');
+  test('allows a target built with every contract migration of the live build', () => {
+    const verdict = checkSchemaCompatibility(
+      at('9', '0007_more', '0005:0004,0007:0006'),
+      at('8', '0007_more', '0005:0004,0007:0006'),
+    );
+    expect(verdict.verdict).toBe('compatible');
   });
 
-  test('allows a target built with the contract migration', () => {
-    expect(checkSchemaCompatibility(at('9', '0005_x'), at('8', '0004_drop'), migrations).compatible).toBe(
-      true,
+  test('names only the contract migrations the target lacks', () => {
+    const verdict = checkSchemaCompatibility(at('9', '0007_x', '0005:0004,0007:0006'), at('8', '0005_x'));
+    expect(verdict.verdict === 'incompatible' && verdict.reason).toContain('migration 0007 (completes 0006)');
+    expect(verdict.verdict === 'incompatible' && verdict.reason).not.toContain('0005 (completes');
+  });
+
+  test('fails closed when the live version does not declare its contract migrations', () => {
+    const verdict = checkSchemaCompatibility(at('9', '0005_x'), at('8', '0004_x'));
+    expect(verdict).toEqual({
+      verdict: 'unknown',
+      reason: expect.stringContaining(
+        'the live version 9 does not declare SHIPSHAPE_SCHEMA_CONTRACTS',
+      ) as string,
+    });
+  });
+
+  test('fails closed when the declaration is garbled', () => {
+    const verdict = checkSchemaCompatibility(at('9', '0005_x', '5->4'), at('8', '0004_x'));
+    expect(verdict.verdict === 'unknown' && verdict.reason).toContain("declares an unreadable '5->4'");
+  });
+
+  test('fails closed when the target has no schema version and the live build has contracts', () => {
+    const verdict = checkSchemaCompatibility(at('9', '0005_x', '0005:0004'), at('8'));
+    expect(verdict.verdict === 'unknown' && verdict.reason).toContain(
+      'version 8 does not declare SHIPSHAPE_SCHEMA_VERSION',
     );
   });
 
-  test('ignores a contract migration the live schema does not include yet', () => {
-    expect(checkSchemaCompatibility(at('9', '0003_x'), at('8', '0001_x'), migrations).compatible).toBe(true);
-  });
-
-  test('refuses a target without a schema version once any contract migration is live', () => {
-    const verdict = checkSchemaCompatibility(at('9', '0005_x'), at('8'), migrations);
-    expect(!verdict.compatible && verdict.reason).toContain('does not declare SHIPSHAPE_SCHEMA_VERSION');
-  });
-
-  test('treats an unknown live schema as including every contract migration', () => {
-    expect(checkSchemaCompatibility(at('9'), at('8', '0003_x'), migrations).compatible).toBe(false);
+  test('fails closed when a configuration could not be read', () => {
+    const live = { version: '9', readError: 'AccessDeniedException: not allowed' };
+    expect(checkSchemaCompatibility(live, at('8', '0004_x')).verdict).toBe('unknown');
+    const target = { version: '8', readError: 'ThrottlingException: slow down' };
+    const verdict = checkSchemaCompatibility(at('9', '0005_x', '0005:0004'), target);
+    expect(verdict.verdict === 'unknown' && verdict.reason).toContain('ThrottlingException');
   });
 });

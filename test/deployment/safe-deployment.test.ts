@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { SafeDeployment, type SafeDeploymentProps } from '../../lib/deployment/safe-deployment';
 import { newTestApp } from '../helpers/synth';
+import { alarmResourceDimensions } from './alarm-dimensions';
 
 interface Fixture {
   readonly stack: Stack;
@@ -93,7 +94,7 @@ describe('SafeDeployment', () => {
     }
   });
 
-  test('rolls back automatically on failure, on stop and on alarm, watching both new-version alarms', () => {
+  test('rolls back automatically on failure, on stop and on alarm, watching the three new-version alarms', () => {
     template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
       AutoRollbackConfiguration: {
         Enabled: true,
@@ -116,13 +117,38 @@ describe('SafeDeployment', () => {
               Ref: stack.getLogicalId(deployment.latencyAlarm.node.defaultChild as cloudwatch.CfnAlarm),
             },
           },
+          {
+            Name: {
+              Ref: stack.getLogicalId(
+                deployment.invocationErrorRateAlarm.node.defaultChild as cloudwatch.CfnAlarm,
+              ),
+            },
+          },
         ],
       },
       DeploymentStyle: { DeploymentType: 'BLUE_GREEN', DeploymentOption: 'WITH_TRAFFIC_CONTROL' },
     });
   });
 
-  test('the error-rate alarm fires on 2 of 3 one-minute points of the new version only, missing data not breaching', () => {
+  /** The EMF dimension set of the new version: exactly FunctionName + ExecutedVersion. */
+  // CloudFormation lists dimensions sorted by name.
+  const emfDimensions = [
+    {
+      Name: 'ExecutedVersion',
+      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('ApiCurrentVersion'), 'Version'] },
+    },
+    { Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^Api') } },
+  ];
+  const emfStat = (metricName: string, stat: string) =>
+    Match.objectLike({
+      MetricStat: {
+        Metric: { Namespace: 'Shipshape/ServiceVersions', MetricName: metricName, Dimensions: emfDimensions },
+        Period: 60,
+        Stat: stat,
+      },
+    });
+
+  test('the error-rate alarm: 5xx share of the new version from EMF, 2 of 3 minutes, quiet minutes not breaching', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 5,
       EvaluationPeriods: 3,
@@ -131,33 +157,85 @@ describe('SafeDeployment', () => {
       ComparisonOperator: 'GreaterThanThreshold',
       AlarmDescription: Match.stringLikeRegexp('Runbook: https://example.com/runbooks/deployment-failed.md'),
       Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: 'IF(invocations >= 10, 100 * FILL(errors, 0) / invocations, 0)' }),
-        Match.objectLike({
-          Id: 'errors',
-          MetricStat: Match.objectLike({
-            Period: 60,
-            Stat: 'Sum',
-            Metric: Match.objectLike({
-              MetricName: 'Errors',
-              Dimensions: Match.arrayWith([Match.objectLike({ Name: 'Resource' })]),
-            }),
-          }),
-        }),
+        Match.objectLike({ Expression: 'IF(requests >= 10, 100 * FILL(serverErrors, 0) / requests, 0)' }),
+        emfStat('ServerErrors', 'Sum'),
+        emfStat('Requests', 'Sum'),
       ]),
     });
   });
 
-  test('the latency alarm compares the new version p99 with the SLO threshold', () => {
+  test('the latency alarm compares the new version p99 (EMF) with the SLO threshold, only in busy minutes', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'Duration',
-      ExtendedStatistic: 'p99',
-      Period: 60,
       Threshold: 800,
       EvaluationPeriods: 3,
       DatapointsToAlarm: 2,
       TreatMissingData: 'notBreaching',
-      Dimensions: Match.arrayWith([Match.objectLike({ Name: 'Resource' })]),
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'IF(requests >= 10, latency, 0)' }),
+        emfStat('Latency', 'p99'),
+        emfStat('Requests', 'Sum'),
+      ]),
     });
+  });
+
+  test('the invocation alarm reads Lambda metrics of the new version through the alias (Resource=<fn>:live + ExecutedVersion)', () => {
+    const viaAlias = (metricName: string) =>
+      Match.objectLike({
+        MetricStat: {
+          Metric: {
+            Namespace: 'AWS/Lambda',
+            MetricName: metricName,
+            Dimensions: [
+              {
+                Name: 'ExecutedVersion',
+                Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('ApiCurrentVersion'), 'Version'] },
+              },
+              { Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^Api') } },
+              {
+                Name: 'Resource',
+                Value: { 'Fn::Join': ['', [{ Ref: Match.stringLikeRegexp('^Api') }, ':live']] },
+              },
+            ],
+          },
+          Period: 60,
+          Stat: 'Sum',
+        },
+      });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 5,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
+      Metrics: Match.arrayWith([
+        Match.objectLike({
+          Expression:
+            'IF(FILL(invocations, 0) + FILL(throttles, 0) >= 10, 100 * (FILL(errors, 0) + FILL(throttles, 0)) / (FILL(invocations, 0) + FILL(throttles, 0)), 0)',
+        }),
+        viaAlias('Errors'),
+        viaAlias('Throttles'),
+        viaAlias('Invocations'),
+      ]),
+    });
+  });
+
+  test('no alarm anywhere watches Resource=<function>:<version> (it never sees traffic through the alias)', () => {
+    const resourceDimensions = alarmResourceDimensions(template);
+    expect(resourceDimensions.length).toBeGreaterThan(0);
+    for (const text of resourceDimensions) {
+      // A version qualifier is the Version resource's Ref/GetAtt (or a literal number).
+      expect(text).not.toMatch(/CurrentVersion|"Version"|:\d+"/);
+      expect(text).toMatch(/:live"/);
+    }
+  });
+
+  test('the alarms are updated before the alias starts a deployment', () => {
+    const alias = Object.values(template.findResources('AWS::Lambda::Alias'))[0] as { DependsOn?: string[] };
+    for (const alarm of [
+      deployment.errorRateAlarm,
+      deployment.latencyAlarm,
+      deployment.invocationErrorRateAlarm,
+    ]) {
+      expect(alias.DependsOn).toContain(stack.getLogicalId(alarm.node.defaultChild as cloudwatch.CfnAlarm));
+    }
   });
 
   test('a canary shift gets a custom configuration with a stable per-environment name', () => {
@@ -201,26 +279,39 @@ describe('SafeDeployment', () => {
     }
   });
 
-  test('the gate may invoke only the new version and read only the master secret', () => {
+  test('the gate may invoke only versions of the function (never the alias), read its deployment and the master secret', () => {
     const role = stack.getLogicalId(deployment.migrationGate.role!.node.defaultChild as cdkIamRole);
+    const fnArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^Api'), 'Arn'] };
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: role }],
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
+            Effect: 'Allow',
             Action: 'lambda:InvokeFunction',
-            Resource: { Ref: Match.stringLikeRegexp('ApiCurrentVersion') },
+            Resource: { 'Fn::Join': ['', [fnArn, ':*']] },
+          }),
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'lambda:InvokeFunction',
+            Resource: { 'Fn::Join': ['', [fnArn, ':live']] },
           }),
           Match.objectLike({
             Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
             Resource: { Ref: Match.stringLikeRegexp('Master') },
+          }),
+          Match.objectLike({
+            Action: ['codedeploy:GetDeployment', 'codedeploy:GetDeploymentGroup'],
+            Resource: Match.objectLike({
+              'Fn::Join': Match.arrayWith([Match.arrayWith([Match.stringLikeRegexp(':deploymentgroup:')])]),
+            }),
           }),
         ]),
       },
     });
   });
 
-  test('the gate runs in the VPC, reaches the database port and gets the version ARN and no password', () => {
+  test('the gate runs in the VPC, reaches the database port and gets the function name, no version and no password', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('BeforeAllowTraffic'),
       Runtime: 'nodejs24.x',
@@ -228,7 +319,7 @@ describe('SafeDeployment', () => {
       VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }),
       Environment: {
         Variables: Match.objectLike({
-          TARGET_VERSION_ARN: { Ref: Match.stringLikeRegexp('ApiCurrentVersion') },
+          TARGET_FUNCTION_NAME: { Ref: Match.stringLikeRegexp('^Api') },
           DB_HOST: 'db.example.internal',
           DB_PORT: '5432',
           DB_SECRET_ARN: { Ref: Match.stringLikeRegexp('Master') },
@@ -242,6 +333,10 @@ describe('SafeDeployment', () => {
       ToPort: 5432,
       Description: Match.stringLikeRegexp('Migration gate'),
     });
+    const gate = Object.values(template.findResources('AWS::Lambda::Function')).find((fn) =>
+      JSON.stringify(fn).includes('BeforeAllowTraffic'),
+    );
+    expect(JSON.stringify(gate)).not.toMatch(/TARGET_VERSION|CurrentVersion/);
     // Secrets travel as ARNs (references), never as values.
     const functions = template.findResources('AWS::Lambda::Function');
     for (const fn of Object.values(functions)) {
@@ -276,13 +371,13 @@ type cdkIamRole = import('aws-cdk-lib/aws-iam').CfnRole;
 describe('SafeDeployment traffic shifting', () => {
   test('a linear shift maps to TimeBasedLinear', () => {
     const { template } = build({
-      trafficShift: { strategy: 'linear', percentage: 20, interval: Duration.minutes(2) },
+      trafficShift: { strategy: 'linear', percentage: 20, interval: Duration.minutes(3) },
     });
     template.hasResourceProperties('AWS::CodeDeploy::DeploymentConfig', {
-      DeploymentConfigName: 'Shipshape-staging-Linear20Percent2Minutes',
+      DeploymentConfigName: 'Shipshape-staging-Linear20Percent3Minutes',
       TrafficRoutingConfig: {
         Type: 'TimeBasedLinear',
-        TimeBasedLinear: { LinearPercentage: 20, LinearInterval: 2 },
+        TimeBasedLinear: { LinearPercentage: 20, LinearInterval: 3 },
       },
     });
   });
@@ -363,5 +458,34 @@ describe('SafeDeployment validation', () => {
     expect(() => build({ minimumInvocationsPerMinute: 0 })).toThrow(
       /minimumInvocationsPerMinute must be a whole number of at least 1, got 0/,
     );
+  });
+
+  test("refuses a canary interval shorter than the alarms' evaluation window, naming the setting", () => {
+    expect(() =>
+      build({ trafficShift: { strategy: 'canary', percentage: 50, interval: Duration.minutes(1) } }),
+    ).toThrow(
+      "SafeDeployment 'Test/Deployment': trafficShift.interval of 1 minute(s) is shorter than the rollback alarms' evaluation window (3 minutes)",
+    );
+    expect(() => build({ trafficShift: { strategy: 'linear', interval: Duration.minutes(2) } })).toThrow(
+      /trafficShift.interval of 2 minute\(s\) is shorter/,
+    );
+    expect(() =>
+      build({ trafficShift: { strategy: 'canary', interval: Duration.minutes(3) } }),
+    ).not.toThrow();
+  });
+
+  test('refuses a request rate that never reaches the minimum at the canary percentage, naming the settings', () => {
+    expect(() =>
+      build({ trafficShift: { strategy: 'canary', percentage: 10 }, expectedRequestsPerMinute: 60 }),
+    ).toThrow(
+      /at trafficShift.percentage 10% of expectedRequestsPerMinute 60, the new version serves 6 requests a minute, fewer than minimumInvocationsPerMinute 10/,
+    );
+    expect(() =>
+      build({ trafficShift: { strategy: 'canary', percentage: 10 }, expectedRequestsPerMinute: 100 }),
+    ).not.toThrow();
+    // All at once has no canary to reach.
+    expect(() =>
+      build({ trafficShift: { strategy: 'allAtOnce' }, expectedRequestsPerMinute: 1 }),
+    ).not.toThrow();
   });
 });

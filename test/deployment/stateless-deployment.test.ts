@@ -6,6 +6,7 @@ import { type EnvironmentName, loadEnvironmentConfig } from '../../lib/config';
 import { ShipshapeStage, stageId } from '../../lib/stages/shipshape-stage';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { newTestApp, readFindings } from '../helpers/synth';
+import { alarmResourceDimensions } from './alarm-dimensions';
 
 /** One environment as the app builds it: service, safe deployment and edge in the stateless stack. */
 function synthWithDeployment(name: EnvironmentName) {
@@ -22,7 +23,7 @@ function synthWithDeployment(name: EnvironmentName) {
 }
 
 describe.each([
-  ['staging', { Type: 'TimeBasedCanary', TimeBasedCanary: { CanaryPercentage: 50, CanaryInterval: 1 } }, 800],
+  ['staging', { Type: 'TimeBasedCanary', TimeBasedCanary: { CanaryPercentage: 50, CanaryInterval: 3 } }, 800],
   [
     'production',
     { Type: 'TimeBasedCanary', TimeBasedCanary: { CanaryPercentage: 10, CanaryInterval: 5 } },
@@ -41,14 +42,33 @@ describe.each([
     });
   });
 
-  test('the latency rollback alarm uses the SLO latency threshold', () => {
+  test('the latency rollback alarm uses the SLO latency threshold on the EMF p99 of the new version', () => {
     result.stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'Duration',
+      Metrics: Match.arrayWith([
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ Namespace: 'Shipshape/ServiceVersions', MetricName: 'Latency' }),
+            Stat: 'p99',
+          }),
+        }),
+      ]),
       Threshold: latencyMs,
       AlarmDescription: Match.stringLikeRegexp(
         'Runbook: https://github.com/example/shipshape/blob/main/runbooks/deployment-failed.md',
       ),
     });
+  });
+
+  test('no alarm of the synthesized stack watches Resource=<function>:<version>', () => {
+    const versions = Object.keys(result.stateless.findResources('AWS::Lambda::Version'));
+    expect(versions.length).toBeGreaterThan(0);
+    const resourceDimensions = alarmResourceDimensions(result.stateless);
+    // The deployment group's Lambda-level alarm has Resource=<function>:live at least.
+    expect(resourceDimensions.some((value) => value.includes(':live'))).toBe(true);
+    for (const value of resourceDimensions) {
+      for (const version of versions) expect(value).not.toContain(version);
+      expect(value).not.toMatch(/:\d+"/);
+    }
   });
 
   test('outputs what the operator CLI reads', () => {
@@ -58,10 +78,18 @@ describe.each([
       'FunctionName',
       'AliasName',
       'ApiUrl',
+      'MigrationGateFunctionName',
+      'SmokeTestFunctionName',
     ]) {
       result.stateless.hasOutput(id, Match.anyValue());
     }
     result.stateless.hasOutput('AliasName', { Value: 'live' });
+    result.stateless.hasOutput('MigrationGateFunctionName', {
+      Value: { Ref: Match.stringLikeRegexp('DeploymentMigrationGate') },
+    });
+    result.stateless.hasOutput('SmokeTestFunctionName', {
+      Value: { Ref: Match.stringLikeRegexp('DeploymentSmokeTest') },
+    });
   });
 
   test('the migration gate reaches the database instance (not the proxy) from the application tier', () => {

@@ -1,11 +1,8 @@
 /**
- * Test doubles for the operator CLI: an in-memory service (alias, versions, CodeDeploy history)
- * behind aws-sdk-client-mock, a fake clock whose sleep returns at once, scripted health checks
- * and answers, and buffers for stdout/stderr.
+ * Test doubles for the operator CLI: an in-memory service (alias, versions with their schema
+ * declarations, CodeDeploy history) behind aws-sdk-client-mock, a fake clock whose sleep returns
+ * at once, scripted health checks and answers, and buffers for stdout/stderr.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
@@ -28,6 +25,11 @@ import { createAwsClients } from '../../lib/cli/aws';
 import type { CommandDeps } from '../../lib/cli/command';
 import type { HealthResult } from '../../lib/cli/deployments';
 
+export const HOOKS = {
+  BeforeAllowTraffic: 'Staging-Stateless-MigrationGate',
+  AfterAllowTraffic: 'Staging-Stateless-SmokeTest',
+};
+
 export const OUTPUTS = {
   FunctionName: 'Staging-Stateless-ApiFunction',
   AliasName: 'live',
@@ -35,12 +37,9 @@ export const OUTPUTS = {
   DeploymentGroupName: 'Staging-Stateless-ApiDeployGroup',
   ApiUrl: 'https://d111111abcdef8.cloudfront.net/',
   HttpApiUrl: 'https://abc123.execute-api.eu-west-1.amazonaws.com/',
+  MigrationGateFunctionName: HOOKS.BeforeAllowTraffic,
+  SmokeTestFunctionName: HOOKS.AfterAllowTraffic,
 } as const;
-
-export const HOOKS = {
-  BeforeAllowTraffic: 'Staging-Stateless-MigrationGate',
-  AfterAllowTraffic: 'Staging-Stateless-SmokeTest',
-};
 
 const START = Date.parse('2026-11-22T03:00:00Z');
 
@@ -87,6 +86,10 @@ export interface FakeWorldOptions {
   readonly alias?: { version: string; weights?: Record<string, number> };
   /** Published versions and their SHIPSHAPE_SCHEMA_VERSION. */
   readonly versions?: Record<string, string | undefined>;
+  /** SHIPSHAPE_SCHEMA_CONTRACTS per version (`null`: not set); `none` for versions not listed. */
+  readonly contracts?: Record<string, string | null>;
+  /** GetFunctionConfiguration of these versions fails with this error. */
+  readonly configErrors?: Record<string, Error>;
   readonly deployments?: DeploymentInfo[];
   /** Outputs of the stack; `null` means the stack does not exist. */
   readonly outputs?: Record<string, string> | null;
@@ -94,8 +97,6 @@ export interface FakeWorldOptions {
   readonly pollsUntilDone?: number;
   /** How a new deployment ends. */
   readonly outcome?: 'Succeeded' | 'Failed';
-  /** Contents of migrations/ (file name → text). */
-  readonly migrations?: Record<string, string>;
   /** Health check answers in order; the last one repeats. */
   readonly health?: HealthResult[];
   readonly interactive?: boolean;
@@ -120,17 +121,12 @@ export class FakeWorld {
   public readonly questions: string[] = [];
   /** Every call in order, as `Service.Command`. */
   public readonly calls: string[] = [];
-  private readonly migrationsDir: string;
   private readonly controller = new AbortController();
   private sleeps = 0;
 
   constructor(private readonly options: FakeWorldOptions = {}) {
     this.alias = { version: options.alias?.version ?? '42', weights: { ...(options.alias?.weights ?? {}) } };
     this.deployments = [...(options.deployments ?? [deployment('d-PREVIOUS', '41', '42', 'Succeeded', 60)])];
-    this.migrationsDir = mkdtempSync(join(tmpdir(), 'shipshape-cli-migrations-'));
-    for (const [name, text] of Object.entries(options.migrations ?? {})) {
-      writeFileSync(join(this.migrationsDir, name), text);
-    }
     this.install();
   }
 
@@ -176,10 +172,18 @@ export class FakeWorld {
       if (!(input.Qualifier in versions)) {
         throw Object.assign(new Error('Function not found'), { name: 'ResourceNotFoundException' });
       }
+      const error = this.options.configErrors?.[input.Qualifier];
+      if (error) throw error;
       const schema = versions[input.Qualifier];
+      const contracts = this.options.contracts?.[input.Qualifier];
       return {
         Version: input.Qualifier,
-        Environment: { Variables: schema ? { SHIPSHAPE_SCHEMA_VERSION: schema } : {} },
+        Environment: {
+          Variables: {
+            ...(schema ? { SHIPSHAPE_SCHEMA_VERSION: schema } : {}),
+            ...(contracts === null ? {} : { SHIPSHAPE_SCHEMA_CONTRACTS: contracts ?? 'none' }),
+          },
+        },
       };
     });
     this.lambda.on(ListVersionsByFunctionCommand).callsFake(() => {
@@ -301,20 +305,11 @@ export class FakeWorld {
       },
       signal: this.controller.signal,
       createClients: async (region) => createAwsClients({ region }),
-      migrationsDir: this.migrationsDir,
       pollIntervalMs: 5_000,
     };
   }
 
   public dispose(): void {
     for (const mock of [this.cloudFormation, this.codeDeploy, this.lambda, this.cloudWatch]) mock.restore();
-    rmSync(this.migrationsDir, { recursive: true, force: true });
   }
 }
-
-/** Migration files: 0003 expand, 0004 expand (adds), 0005 contract completing 0004. */
-export const MIGRATIONS_WITH_CONTRACT = {
-  '0003_accounts_and_notes.sql': '-- phase: expand\n-- Up Migration\n',
-  '0004_add_note_slug.sql': '-- phase: expand\n-- Up Migration\n',
-  '0005_drop_note_legacy_title.sql': '-- phase: contract\n-- contracts: 0004\n-- Up Migration\n',
-};

@@ -104,7 +104,7 @@ test('the live alias is shifted by CodeDeploy with the gate and the smoke test a
 test('the gate self-tests the adopter’s health path; the smoke test runs their checks', () => {
   stateless.hasResourceProperties('AWS::Lambda::Function', {
     Environment: {
-      Variables: Match.objectLike({ HEALTH_PATH: '/healthz', TARGET_VERSION_ARN: Match.anyValue() }),
+      Variables: Match.objectLike({ HEALTH_PATH: '/healthz', TARGET_FUNCTION_NAME: Match.anyValue() }),
     },
   });
   stateless.hasResourceProperties('AWS::Lambda::Function', {

@@ -165,6 +165,7 @@ describe.each(['staging', 'production'] as EnvironmentName[])('service configure
         'POWERTOOLS_METRICS_NAMESPACE',
         'POWERTOOLS_SERVICE_NAME',
         'REQUESTS_PER_MINUTE_PER_CALLER',
+        'SHIPSHAPE_SCHEMA_CONTRACTS',
         'SHIPSHAPE_SCHEMA_VERSION',
         'USER_POOL_CLIENT_ID',
         'USER_POOL_ID',
@@ -173,6 +174,7 @@ describe.each(['staging', 'production'] as EnvironmentName[])('service configure
     );
     expect(variables.DB_USER).toBe('app');
     expect(variables.SHIPSHAPE_SCHEMA_VERSION).toMatch(/^\d{4}_[a-z0-9_]+$/);
+    expect(variables.SHIPSHAPE_SCHEMA_CONTRACTS).toMatch(/^(none|\d{4}:\d{4}(,\d{4}:\d{4})*)$/);
     expect(variables.DB_NAME).toBe('shipshape');
     expect(variables.CACHE_AUTH_SECRET_ARN).toEqual({
       'Fn::ImportValue': expect.stringMatching(/RefCacheAuthToken/),

@@ -1,26 +1,30 @@
 /**
- * BeforeAllowTraffic: the migration gate. Before the new version receives any traffic it
- *  1. refuses contract migrations that are not yet safe (see contract-rule.ts),
- *  2. applies the pending migrations with `lib/migrations` — each in its own transaction with
- *     `lock_timeout` and `statement_timeout`, so a failure leaves no partial schema,
- *  3. invokes the NEW version with a synthetic `GET /health` (a self-test), and
- *  4. reports Succeeded or Failed to CodeDeploy. Failed stops the deployment while the old
- *     version still serves 100% of the traffic.
+ * BeforeAllowTraffic: the migration gate. It acts on the deployment it is called for: the
+ * function and the target and current versions come from the deployment's AppSpec
+ * (deployment-target.ts), never from synth-time settings. Before the target receives traffic:
+ *  - on a ROLL-FORWARD (target newer than current) it refuses contract migrations that are not
+ *    yet safe (see contract-rule.ts), applies the pending migrations with `lib/migrations` one at
+ *    a time — each in its own transaction with `lock_timeout` and a `statement_timeout` no longer
+ *    than what is left of the hook's total time budget, so a failure leaves no partial schema —
+ *    then self-tests the target;
+ *  - on a ROLLBACK (target older than current) it applies NO migration (the schema is expand-
+ *    compatible with the previous release by the expand/contract rule) and self-tests the target;
+ *  - the self-test invokes the TARGET version with a synthetic `GET /health`;
+ *  - it reports Succeeded or Failed to CodeDeploy through `runLifecycleHook`, which also reports
+ *    Failed on bad settings, any error, or a spent time budget. Failed stops the deployment while
+ *    the current version still serves 100% of the traffic.
  *
  * It connects to the database instance directly (not through the RDS Proxy) as the master user:
  * migrations are DDL that take ACCESS EXCLUSIVE locks and hold a session-level advisory lock
  * across several transactions; the proxy pins such sessions anyway and is meant for the app's
  * short transactions with IAM-authenticated roles, which cannot own the schema.
  */
-import {
-  type CodeDeployClient,
-  GetDeploymentCommand,
-  GetDeploymentGroupCommand,
-} from '@aws-sdk/client-codedeploy';
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { type CodeDeployClient, GetDeploymentGroupCommand } from '@aws-sdk/client-codedeploy';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ConnectionOptions } from 'node:tls';
+import type { ClientConfig } from 'pg';
 import { z } from 'zod';
 import {
   migrate,
@@ -30,20 +34,35 @@ import {
   migrationStatus,
 } from '../../../lib/migrations';
 import {
+  budgetSignal,
   CODEDEPLOY_CALL_TIMEOUT_MS,
+  type HookBudget,
+  type HookFailureCause,
   type HookVerdict,
   type LifecycleHookEvent,
   messageOf,
-  reportHookStatus,
+  runLifecycleHook,
 } from '../../shared/lifecycle-hook';
-import { ORIGIN_VERIFY_HEADER } from '../../shared/origin-verify-header';
+import {
+  AppSpecError,
+  type DeploymentTarget,
+  isSameFunction,
+  readDeploymentTarget,
+} from '../deployment-target';
 import { refusedContracts } from './contract-rule';
+import { invokeHealth } from './self-test';
+import { gateApplicationName, terminateSessions } from './sessions';
 
 /** Settings the construct passes through the environment. */
 export interface GateSettings {
   /**
+   * Name of the service function the gate guards: a deployment of any other function is
+   * refused (the AppSpec's `Name` must match).
+   */
+  readonly functionName: string;
+  /**
    * Secrets Manager secret holding the master user (`username`, `password`, `host`, `port`, `dbname`).
-   * @default - no database: the gate only self-tests the new version
+   * @default - no database: the gate only self-tests the target version
    */
   readonly secretArn?: string;
   /** @default - `host` of the secret */
@@ -52,8 +71,6 @@ export interface GateSettings {
   readonly port?: number;
   /** @default - `dbname` of the secret, else `postgres` */
   readonly database?: string;
-  /** ARN of the new version (qualified), which the self-test invokes. */
-  readonly targetVersionArn: string;
   /**
    * Secret whose current value CloudFront sends as `x-origin-verify`: the API refuses requests
    * without it, so the self-test sends it too.
@@ -61,6 +78,7 @@ export interface GateSettings {
    */
   readonly originVerifySecretArn?: string;
   readonly lockTimeoutMs: number;
+  /** Longest statement of a migration (further capped by the time budget left). */
   readonly statementTimeoutMs: number;
   readonly selfTestTimeoutMs: number;
   /** Liveness path of the API the self-test requests. @default '/health' */
@@ -72,13 +90,16 @@ export interface GateDependencies {
   readonly lambda: LambdaClient;
   readonly secrets: SecretsManagerClient;
   readonly logger: Logger;
-  readonly settings: GateSettings;
+  /** Read inside the reporting guard: a throw reports Failed. */
+  readonly settings: () => GateSettings;
   /** TLS for the database connection; `false` only for a local test server. */
   readonly tls: ConnectionOptions | false;
   /** @default - the migrations bundled with the hook */
   readonly migrationsDir?: string;
   /** Milliseconds this invocation has left (Lambda's `getRemainingTimeInMillis`). */
   readonly remainingTimeMs: () => number;
+  /** @default DEFAULT_REPORT_RESERVE_MS */
+  readonly reportReserveMs?: number;
 }
 
 /** What the gate decided, and why (also logged). */
@@ -88,10 +109,19 @@ export interface GateOutcome {
   readonly classification: 'ok' | 'refused' | 'retryable' | 'fatal';
   readonly reason: string;
   readonly applied: readonly string[];
+  /** The deployment's versions, when the AppSpec was read. */
+  readonly target?: { readonly current: string; readonly target: string; readonly rollback: boolean };
 }
 
-/** Time kept back from the Lambda timeout to report the verdict and run the self-test. */
-export const REPORT_RESERVE_MS = 20_000;
+/** A statement timeout shorter than this is no way to run a migration: stop instead. */
+const MIN_STATEMENT_TIMEOUT_MS = 1_000;
+/**
+ * PostgreSQL ends a session idle inside a transaction after this long, releasing its locks: if
+ * the budget runs out mid-migration the hook reports and Lambda freezes it, and its transaction
+ * (aborted by `statement_timeout`) must not keep holding locks
+ * (https://www.postgresql.org/docs/current/runtime-config-client.html).
+ */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
 
 const masterSecretSchema = z.object({
   username: z.string().min(1),
@@ -106,42 +136,98 @@ export async function runMigrationGate(
   deps: GateDependencies,
   event: LifecycleHookEvent,
 ): Promise<GateOutcome> {
-  const outcome = await decide(deps, event);
-  const log = outcome.verdict === 'Succeeded' ? deps.logger.info : deps.logger.error;
-  log.call(deps.logger, `migration gate ${outcome.verdict.toLowerCase()}`, {
-    deploymentId: event.DeploymentId,
-    classification: outcome.classification,
-    reason: outcome.reason,
-    applied: outcome.applied,
+  const state: GateState = { applied: [] };
+  const failed = (cause: HookFailureCause, reason: string): GateOutcome => ({
+    verdict: 'Failed',
+    classification: cause === 'settings' ? 'fatal' : 'retryable',
+    reason,
+    applied: [...state.applied],
   });
-  await reportHookStatus(deps.codedeploy, event, outcome.verdict);
-  return outcome;
+  return runLifecycleHook(
+    {
+      name: 'migration gate',
+      codedeploy: deps.codedeploy,
+      logger: deps.logger,
+      settings: deps.settings,
+      remainingTimeMs: deps.remainingTimeMs,
+      reportReserveMs: deps.reportReserveMs,
+      body: (settings, budget) => decide({ ...deps, settings }, event, budget, state),
+      failed,
+      stop: async () => {
+        if (!state.connection) return undefined;
+        const ended = await terminateSessions(state.connection, gateApplicationName(event.DeploymentId));
+        return `${ended} database session(s) ended; a running migration was rolled back`;
+      },
+    },
+    event,
+  );
 }
 
-async function decide(deps: GateDependencies, event: LifecycleHookEvent): Promise<GateOutcome> {
-  const applied: string[] = [];
+type Resolved = Omit<GateDependencies, 'settings'> & { readonly settings: GateSettings };
+
+/** What one run has done so far: read by the budget's stop and failure. */
+interface GateState {
+  readonly applied: string[];
+  /** Set once the gate connects to the database. */
+  connection?: ClientConfig;
+}
+
+async function decide(
+  deps: Resolved,
+  event: LifecycleHookEvent,
+  budget: HookBudget,
+  state: GateState,
+): Promise<GateOutcome> {
+  const { applied } = state;
+  let versions: GateOutcome['target'];
   const fail = (classification: GateOutcome['classification'], reason: string): GateOutcome => ({
     verdict: 'Failed',
     classification,
     reason,
-    applied,
+    applied: [...applied],
+    target: versions,
+  });
+  const ok = (reason: string): GateOutcome => ({
+    verdict: 'Succeeded',
+    classification: 'ok',
+    reason,
+    applied: [...applied],
+    target: versions,
   });
   try {
-    if (deps.settings.secretArn === undefined) {
-      const selfTest = await invokeHealth(deps);
-      if (selfTest !== undefined) return fail('fatal', `self-test of the new version failed: ${selfTest}`);
-      return {
-        verdict: 'Succeeded',
-        classification: 'ok',
-        reason: 'no database to migrate; self-test passed',
-        applied,
-      };
+    const target = await readDeploymentTarget(
+      deps.codedeploy,
+      event.DeploymentId,
+      budgetSignal(budget, CODEDEPLOY_CALL_TIMEOUT_MS),
+    );
+    versions = { current: target.currentVersion, target: target.targetVersion, rollback: target.isRollback };
+    if (!isSameFunction(target.functionName, deps.settings.functionName)) {
+      return fail(
+        'refused',
+        `deployment ${event.DeploymentId} shifts '${target.functionName}', not '${deps.settings.functionName}': this gate only guards its own function`,
+      );
     }
-    const connection = await databaseConnection(deps, deps.settings.secretArn);
+    deps.logger.info('deployment target', { ...versions, alias: target.alias });
+    const which = `version ${target.targetVersion}`;
+    if (target.isRollback || deps.settings.secretArn === undefined) {
+      const selfTest = await invokeHealth(deps, target, budget);
+      if (selfTest !== undefined) return fail('fatal', `self-test of ${which} failed: ${selfTest}`);
+      return ok(
+        target.isRollback
+          ? `rollback from version ${target.currentVersion} to ${target.targetVersion}: no migration applied; self-test of ${which} passed`
+          : `no database to migrate; self-test of ${which} passed`,
+      );
+    }
+    const connection: ClientConfig = {
+      ...(await databaseConnection(deps, deps.settings.secretArn, budget)),
+      application_name: gateApplicationName(event.DeploymentId),
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    };
+    state.connection = connection;
     const status = await migrationStatus(connection, { dir: deps.migrationsDir });
     const pending = status.migrations.filter((m) => m.state === 'pending');
     if (pending.some((m) => m.phase === 'contract')) {
-      const lastSuccess = await lastSuccessfulDeploymentEnd(deps.codedeploy, event.DeploymentId);
+      const lastSuccess = await lastSuccessfulDeploymentEnd(deps.codedeploy, target, budget);
       const refused = refusedContracts(status.migrations, lastSuccess);
       if (refused.length > 0) {
         return fail(
@@ -150,36 +236,34 @@ async function decide(deps: GateDependencies, event: LifecycleHookEvent): Promis
         );
       }
     }
-
-    const statementTimeout = Math.min(
-      deps.settings.statementTimeoutMs,
-      deps.remainingTimeMs() - REPORT_RESERVE_MS - deps.settings.selfTestTimeoutMs,
-    );
-    if (pending.length > 0 && statementTimeout < 1_000) {
-      return fail('fatal', `too little time left to run migrations safely (${statementTimeout} ms)`);
+    for (const migration of pending) {
+      // Every statement ends before the budget does (less the self-test still to come).
+      const left = budget.remainingMs() - deps.settings.selfTestTimeoutMs;
+      if (left < MIN_STATEMENT_TIMEOUT_MS) {
+        return fail(
+          'fatal',
+          `too little time left to run migrations safely (${left} ms before ${migration.name}; applied: ${applied.join(', ') || 'none'})`,
+        );
+      }
+      const result = await migrate({
+        direction: 'up',
+        connection,
+        count: 1,
+        lockTimeout: deps.settings.lockTimeoutMs,
+        statementTimeout: Math.min(deps.settings.statementTimeoutMs, left),
+        dir: deps.migrationsDir,
+        logger: {
+          info: (message, attributes) => deps.logger.info(message, { ...attributes }),
+          warn: (message, attributes) => deps.logger.warn(message, { ...attributes }),
+        },
+      });
+      applied.push(...result.applied.map((m) => m.name));
     }
-    const result = await migrate({
-      direction: 'up',
-      connection,
-      lockTimeout: deps.settings.lockTimeoutMs,
-      statementTimeout: Math.max(statementTimeout, 1_000),
-      dir: deps.migrationsDir,
-      logger: {
-        info: (message, attributes) => deps.logger.info(message, { ...attributes }),
-        warn: (message, attributes) => deps.logger.warn(message, { ...attributes }),
-      },
-    });
-    applied.push(...result.applied.map((m) => m.name));
-    deps.logger.info('migrations applied', { applied, durationsMs: result.applied.map((m) => m.durationMs) });
+    deps.logger.info('migrations applied', { applied });
 
-    const selfTest = await invokeHealth(deps);
-    if (selfTest !== undefined) return fail('fatal', `self-test of the new version failed: ${selfTest}`);
-    return {
-      verdict: 'Succeeded',
-      classification: 'ok',
-      reason: 'migrations applied, self-test passed',
-      applied,
-    };
+    const selfTest = await invokeHealth(deps, target, budget);
+    if (selfTest !== undefined) return fail('fatal', `self-test of ${which} failed: ${selfTest}`);
+    return ok(`migrations applied, self-test of ${which} passed`);
   } catch (error) {
     if (error instanceof MigrationError) {
       applied.push(...error.completed.map((m) => m.name));
@@ -192,21 +276,22 @@ async function decide(deps: GateDependencies, event: LifecycleHookEvent): Promis
       if (error.isStatementTimeout) {
         return fail(
           'retryable',
-          `migration ${error.migration} hit the statement timeout and was rolled back`,
+          `migration ${error.migration} hit the statement timeout (the configured one or the end of the time budget) and was rolled back`,
         );
       }
       return fail('fatal', `migration ${error.migration} failed and was rolled back: ${error.message}`);
     }
     if (error instanceof MigrationLockError) return fail('retryable', error.message);
-    if (error instanceof MigrationPlanError) return fail('fatal', error.message);
+    if (error instanceof MigrationPlanError || error instanceof AppSpecError)
+      return fail('fatal', error.message);
     return fail('retryable', `migration gate error: ${messageOf(error)}`);
   }
 }
 
 /** The master user's connection, with the password fetched now (never stored in env). */
-async function databaseConnection(deps: GateDependencies, secretArn: string) {
+async function databaseConnection(deps: Resolved, secretArn: string, budget: HookBudget) {
   const response = await deps.secrets.send(new GetSecretValueCommand({ SecretId: secretArn }), {
-    abortSignal: AbortSignal.timeout(5_000),
+    abortSignal: budgetSignal(budget, 5_000),
   });
   const parsed = masterSecretSchema.safeParse(JSON.parse(response.SecretString ?? '{}'));
   if (!parsed.success) throw new Error('the master secret lacks a username or password');
@@ -225,87 +310,18 @@ async function databaseConnection(deps: GateDependencies, secretArn: string) {
 
 async function lastSuccessfulDeploymentEnd(
   codedeploy: CodeDeployClient,
-  deploymentId: string,
+  target: DeploymentTarget,
+  budget: HookBudget,
 ): Promise<Date | undefined> {
-  const timeout = { abortSignal: AbortSignal.timeout(CODEDEPLOY_CALL_TIMEOUT_MS) };
-  const deployment = await codedeploy.send(new GetDeploymentCommand({ deploymentId }), timeout);
-  const info = deployment.deploymentInfo;
-  if (!info?.applicationName || !info.deploymentGroupName) {
-    throw new Error(`deployment ${deploymentId} has no application or deployment group`);
-  }
   const group = await codedeploy.send(
     new GetDeploymentGroupCommand({
-      applicationName: info.applicationName,
-      deploymentGroupName: info.deploymentGroupName,
+      applicationName: target.applicationName,
+      deploymentGroupName: target.deploymentGroupName,
     }),
-    timeout,
+    { abortSignal: budgetSignal(budget, CODEDEPLOY_CALL_TIMEOUT_MS) },
   );
   const last = group.deploymentGroupInfo?.lastSuccessfulDeployment;
   // Only a deployment other than this one counts (CodeDeploy does not list the running one here).
-  if (!last?.endTime || last.deploymentId === deploymentId) return undefined;
+  if (!last?.endTime || last.deploymentId === target.deploymentId) return undefined;
   return last.endTime;
-}
-
-/** A synthetic HTTP API (payload 2.0) `GET /health` request. */
-export function healthEvent(now: Date = new Date(), originVerify?: string, path = '/health') {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: {
-      'user-agent': 'shipshape-migration-gate',
-      'x-shipshape-self-test': 'true',
-      ...(originVerify === undefined ? {} : { [ORIGIN_VERIFY_HEADER]: originVerify }),
-    },
-    requestContext: {
-      accountId: 'self-test',
-      apiId: 'self-test',
-      domainName: 'self-test.invalid',
-      domainPrefix: 'self-test',
-      http: {
-        method: 'GET',
-        path,
-        protocol: 'HTTP/1.1',
-        sourceIp: '127.0.0.1',
-        userAgent: 'shipshape-migration-gate',
-      },
-      requestId: `self-test-${now.getTime()}`,
-      routeKey: '$default',
-      stage: '$default',
-      time: now.toISOString(),
-      timeEpoch: now.getTime(),
-    },
-    isBase64Encoded: false,
-  };
-}
-
-/** Invokes the new version's `GET /health`; returns why it failed, or undefined when it passed. */
-async function invokeHealth(deps: GateDependencies): Promise<string | undefined> {
-  let originVerify: string | undefined;
-  if (deps.settings.originVerifySecretArn) {
-    const secret = await deps.secrets.send(
-      new GetSecretValueCommand({ SecretId: deps.settings.originVerifySecretArn }),
-      { abortSignal: AbortSignal.timeout(deps.settings.selfTestTimeoutMs) },
-    );
-    originVerify = secret.SecretString;
-  }
-  const response = await deps.lambda.send(
-    new InvokeCommand({
-      FunctionName: deps.settings.targetVersionArn,
-      Payload: Buffer.from(JSON.stringify(healthEvent(new Date(), originVerify, deps.settings.healthPath))),
-    }),
-    { abortSignal: AbortSignal.timeout(deps.settings.selfTestTimeoutMs) },
-  );
-  const body = response.Payload ? Buffer.from(response.Payload).toString('utf8') : '';
-  if (response.FunctionError) return `the function raised ${response.FunctionError}: ${body.slice(0, 500)}`;
-  let statusCode: unknown;
-  try {
-    statusCode = (JSON.parse(body) as { statusCode?: unknown }).statusCode;
-  } catch {
-    return `the response is not JSON: ${body.slice(0, 200)}`;
-  }
-  return statusCode === 200
-    ? undefined
-    : `GET ${deps.settings.healthPath ?? '/health'} answered ${String(statusCode)}: ${body.slice(0, 500)}`;
 }

@@ -13,10 +13,12 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
+  budgetSignal,
+  type HookBudget,
   type HookVerdict,
   type LifecycleHookEvent,
   messageOf,
-  reportHookStatus,
+  runLifecycleHook,
 } from '../../shared/lifecycle-hook';
 
 export interface SmokeSettings {
@@ -68,8 +70,13 @@ export interface SmokeDependencies {
   readonly codedeploy: CodeDeployClient;
   readonly secrets: SecretsManagerClient;
   readonly logger: Logger;
-  readonly settings: SmokeSettings;
+  /** Read inside the reporting guard: a throw (a missing setting) reports Failed. */
+  readonly settings: () => SmokeSettings;
   readonly fetch: typeof fetch;
+  /** Milliseconds this invocation has left (Lambda's `getRemainingTimeInMillis`). */
+  readonly remainingTimeMs: () => number;
+  /** @default DEFAULT_REPORT_RESERVE_MS */
+  readonly reportReserveMs?: number;
 }
 
 export interface SmokeOutcome {
@@ -92,40 +99,48 @@ class SmokeFailure extends Error {
 const authResultSchema = z.object({ AuthenticationResult: z.object({ AccessToken: z.string().min(1) }) });
 const noteSchema = z.object({ id: z.string().min(1), title: z.string() });
 
-/** Runs the smoke test and reports the verdict. Never throws on a smoke failure. */
+/**
+ * Runs the smoke test and reports the verdict. Never throws on a smoke failure; bad settings, a
+ * spent time budget or any error report Failed (see `runLifecycleHook`).
+ */
 export async function runSmokeTest(
   deps: SmokeDependencies,
   event: LifecycleHookEvent,
 ): Promise<SmokeOutcome> {
-  let outcome: SmokeOutcome;
-  try {
-    await smoke(deps);
-    const what = deps.settings.checks ? `${deps.settings.checks.length} service check(s)` : 'note round-trip';
-    outcome = { verdict: 'Succeeded', step: 'done', reason: `health, sign-in and ${what} passed` };
-  } catch (error) {
-    outcome = {
-      verdict: 'Failed',
-      step: error instanceof SmokeFailure ? error.step : 'unexpected',
-      reason: messageOf(error),
-    };
-  }
-  const log = outcome.verdict === 'Succeeded' ? deps.logger.info : deps.logger.error;
-  log.call(deps.logger, `smoke test ${outcome.verdict.toLowerCase()}`, {
-    deploymentId: event.DeploymentId,
-    step: outcome.step,
-    reason: outcome.reason,
-  });
-  await reportHookStatus(deps.codedeploy, event, outcome.verdict);
-  return outcome;
+  return runLifecycleHook<SmokeSettings, SmokeOutcome>(
+    {
+      name: 'smoke test',
+      codedeploy: deps.codedeploy,
+      logger: deps.logger,
+      settings: deps.settings,
+      remainingTimeMs: deps.remainingTimeMs,
+      reportReserveMs: deps.reportReserveMs,
+      body: async (settings, budget) => {
+        try {
+          await smoke(deps, settings, budget);
+        } catch (error) {
+          if (!(error instanceof SmokeFailure)) throw error;
+          return { verdict: 'Failed', step: error.step, reason: error.message };
+        }
+        const what = settings.checks ? `${settings.checks.length} service check(s)` : 'note round-trip';
+        return { verdict: 'Succeeded', step: 'done', reason: `health, sign-in and ${what} passed` };
+      },
+      failed: (cause, reason) => ({
+        verdict: 'Failed',
+        step: cause === 'error' ? 'unexpected' : cause,
+        reason,
+      }),
+    },
+    event,
+  );
 }
 
-async function smoke(deps: SmokeDependencies): Promise<void> {
-  const { settings } = deps;
+async function smoke(deps: SmokeDependencies, settings: SmokeSettings, budget: HookBudget): Promise<void> {
   const base = settings.apiUrl.replace(/\/+$/, '');
 
   const request = async (step: string, url: string, init: RequestInit): Promise<Response> => {
     try {
-      return await deps.fetch(url, { ...init, signal: AbortSignal.timeout(settings.requestTimeoutMs) });
+      return await deps.fetch(url, { ...init, signal: budgetSignal(budget, settings.requestTimeoutMs) });
     } catch (error) {
       throw new SmokeFailure(step, `${init.method ?? 'GET'} ${url} did not answer: ${messageOf(error)}`);
     }
@@ -150,7 +165,7 @@ async function smoke(deps: SmokeDependencies): Promise<void> {
 
   const secret = await deps.secrets
     .send(new GetSecretValueCommand({ SecretId: settings.passwordSecretArn }), {
-      abortSignal: AbortSignal.timeout(5_000),
+      abortSignal: budgetSignal(budget, 5_000),
     })
     .catch((error: unknown) => {
       throw new SmokeFailure('credentials', messageOf(error));

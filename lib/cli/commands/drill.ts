@@ -63,7 +63,7 @@ const OPTIONS = {
 
 export async function run(argv: string[], injected?: CommandDeps): Promise<number> {
   return withDeps(injected, (deps) =>
-    runGuarded(deps, argv.includes('--json'), async (out) => {
+    runGuarded(deps, argv.includes('--json'), async (out, changes) => {
       const values = parseFlags(argv, OPTIONS);
       if (values.help) {
         deps.stdout.write(HELP);
@@ -79,12 +79,16 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
         );
       }
 
-      const { readServiceOutputs, statelessStackName }: typeof import('../aws') = require('../aws');
+      const {
+        isAbortError,
+        readServiceOutputs,
+        statelessStackName,
+      }: typeof import('../aws') = require('../aws');
       const engine: typeof import('../deployments') = require('../deployments');
       const {
         PutMetricDataCommand,
       }: typeof import('@aws-sdk/client-cloudwatch') = require('@aws-sdk/client-cloudwatch');
-      const rt = await createRuntime(deps, out, flags, timeoutMinutes * 60_000);
+      const rt = await createRuntime(deps, out, flags, timeoutMinutes * 60_000, changes);
       const stackName = statelessStackName(flags.environment);
       out.step(`Reading ${stackName} in ${flags.region}`);
       const outputs = await readServiceOutputs(rt.clients.cloudFormation, stackName, flags.region, rt.signal);
@@ -107,8 +111,12 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
       out.step(
         `Recorded live version ${recorded}; the drill rolls back to version ${plan.toVersion} and forward again`,
       );
+      out.step(
+        'Plan of the rollback (the roll-forward mirrors it, with the same hooks and alarm treatment):',
+      );
+      for (const line of engine.describePlan(plan, outputs)) out.info(`    ${line}`);
       if (flags.environment === 'production' && values.yes !== true) {
-        await confirmProduction(deps, out, flags.environment, 'drill a rollback in production');
+        await confirmProduction(deps, out, flags.environment, 'drill a rollback');
       }
 
       const publish = async (measured: { succeeded: boolean; rollback?: number; recover?: number }) => {
@@ -142,14 +150,20 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
           `Published ${data.map((d) => `${d.MetricName}=${d.Value}`).join(', ')} to ${DRILL_NAMESPACE}`,
         );
       };
+      // Ctrl-C: the drill stops at once (no restore deployment, no metrics) and says what runs.
+      const interrupted = (error: unknown) =>
+        rt.signal.aborted ||
+        isAbortError(error) ||
+        (error instanceof CliError && error.exitCode === ExitCode.INTERRUPTED);
       const restoreHint = `To put the recorded version back: shipshape rollback --env ${flags.environment} --to ${recorded} --yes`;
       const fail = async (
         step: string,
         error: unknown,
         measured: { rollback?: number; recover?: number },
       ) => {
-        if (error instanceof CliError && error.exitCode === ExitCode.INTERRUPTED) {
-          throw new CliError(`${error.message}\n${restoreHint}`, ExitCode.INTERRUPTED);
+        if (interrupted(error)) {
+          const first = error instanceof CliError ? error.message : 'Interrupted (Ctrl-C).';
+          throw new CliError(`${first}\n${restoreHint}`, ExitCode.INTERRUPTED);
         }
         try {
           await publish({ succeeded: false, ...measured });
@@ -202,7 +216,7 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
       } catch (error) {
         // The previous version took traffic but is unhealthy: put the recorded version back first.
         // (A failed or stopped rollback deployment leaves the recorded version live on its own.)
-        if (shifted && !(error instanceof CliError && error.exitCode === ExitCode.INTERRUPTED)) {
+        if (shifted && !interrupted(error)) {
           out.warn(
             `shipshape: ${error instanceof Error ? error.message : String(error)}; restoring version ${recorded}`,
           );

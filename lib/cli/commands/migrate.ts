@@ -1,40 +1,42 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- modules load on first use so that `--help`
+   stays fast; `require`, not `import()`, because the bin/shipshape.js shim hooks tsx into CommonJS only. */
 /**
- * `shipshape migrate up|down|status`: apply, revert or list the database migrations against
- * any PostgreSQL database. Arguments are validated (and the migration files read) before any
- * connection is made; the password in the URL is never printed.
+ * `shipshape migrate up|down|status`: apply, revert or list the database migrations, with the
+ * conventions of every other command: `--env` is required, production asks for confirmation
+ * (or `--yes`), `--dry-run` changes nothing, every flag and the migration files are checked
+ * before any connection, and the exit codes are the shared ones (lib/cli/exit-codes.ts). The
+ * password in the URL is never printed.
  */
-import { parseArgs } from 'node:util';
 import {
-  BEFORE_FIRST_MIGRATION,
-  defaultMigrationsDir,
-  findMigration,
-  loadMigrations,
-  migrate,
-  MIGRATION_PHASES,
-  MigrationFileError,
-  MigrationPlanError,
-  migrationStatus,
-  type MigrateOptions,
-  type MigrateResult,
-  type Migration,
-  type MigrationLogger,
-  type MigrationPhase,
-  type MigrationStatus,
-} from '../../migrations';
-import { ExitCode } from '../main';
+  type CommandDeps,
+  confirmProduction,
+  parseFlags,
+  runGuarded,
+  validateCommonFlags,
+  withDeps,
+} from '../command';
+import type { ChangeLog } from '../changes';
+import { CliError, ExitCode, exitCodeHelp } from '../exit-codes';
+import { type MigrateInvocation, redactUrl, scrub, splitCommand, validateInvocation } from '../migrate-args';
+import type { Output } from '../output';
 
-export const HELP = `Usage: shipshape migrate <up|down|status> [options]
+export { redactUrl } from '../migrate-args';
+
+export const HELP = `Usage: shipshape migrate <up|down|status> --env <staging|production> [options]
 
 Apply, revert or list the database migrations in migrations/ (expand/contract, see README).
 Each migration runs in its own transaction with a lock timeout and a statement timeout.
+In production, up and down ask you to type 'production' (or take --yes).
 
 Commands:
   up        Apply pending migrations (all, or up to --to / --count)
   down      Revert applied migrations, newest first; needs --to or --count (a schema
             rollback is always explicit)
-  status    List every migration with its phase and whether it is applied
+  status    List every migration with its phase and whether it is applied (read-only)
 
 Options:
+  --env <name>               staging | production (required): the environment the database
+                             belongs to; production asks for confirmation before a change
   --database-url <url>       postgres://user:password@host:port/database
                              (default: $DATABASE_URL; prefer it: a URL on the command line
                              is visible in the process list and shell history)
@@ -45,181 +47,191 @@ Options:
   --lock-timeout <time>      Per-migration lock_timeout, e.g. 5s or 500ms (default 5s)
   --statement-timeout <time> Per-migration statement_timeout, e.g. 60s or 2m (default 60s)
   --migrations-dir <dir>     Where the migration files are (default: the repository's migrations/)
+  --yes                      Do not ask for confirmation (production asks otherwise)
   --dry-run                  Print what would run and change nothing
-  --json                     Print the result as JSON
+  --json                     Print one JSON document on stdout; messages go to stderr
   -h, --help                 Show this help
+
+${exitCodeHelp()}
+
+A failed migration is rolled back (exit 1); the ones before it stay applied and are listed.
+Ctrl-C cannot stop a migration half-way: the run finishes the current one, and the message
+lists what was applied (exit 10).
 
 Examples:
   export DATABASE_URL=postgres://shipshape:...@127.0.0.1:5432/app
-  shipshape migrate status
-  shipshape migrate up --dry-run
-  shipshape migrate up --phase expand          # what the deploy hook runs
-  shipshape migrate down --count 1             # revert the newest migration
-  shipshape migrate down --to 0002 --json      # revert everything after 0002_heartbeat
+  shipshape migrate status --env staging
+  shipshape migrate up --env staging --dry-run
+  shipshape migrate up --env production --phase expand          # what the deploy hook runs
+  shipshape migrate down --env staging --count 1                # revert the newest migration
+  shipshape migrate down --env production --to 0002 --yes --json
+`;
 
-Exit codes: 0 done, 1 failed (a failed migration is rolled back), 2 bad arguments (nothing changed).`;
+const OPTIONS = {
+  env: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  'database-url': { type: 'string' },
+  to: { type: 'string' },
+  count: { type: 'string' },
+  phase: { type: 'string', multiple: true },
+  'lock-timeout': { type: 'string' },
+  'statement-timeout': { type: 'string' },
+  'migrations-dir': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  yes: { type: 'boolean' },
+} as const;
 
-class UsageError extends Error {}
-
-interface Invocation {
-  readonly command: 'up' | 'down' | 'status';
-  readonly url: URL;
-  readonly dir: string;
-  readonly json: boolean;
-  readonly options: Omit<MigrateOptions, 'direction' | 'connection' | 'logger'>;
+export async function run(argv: string[], injected?: CommandDeps): Promise<number> {
+  return withDeps(injected, (deps) =>
+    runGuarded(deps, argv.includes('--json'), async (out, changes) => {
+      const { command, rest } = splitCommand(argv);
+      const values = parseFlags(rest, OPTIONS);
+      if (values.help || command === 'help') {
+        deps.stdout.write(HELP);
+        return ExitCode.OK;
+      }
+      const { environment } = await validateCommonFlags({ env: values.env });
+      const migrations: typeof import('../../migrations') = require('../../migrations');
+      const invocation = validateInvocation(command, values, migrations.MIGRATION_PHASES);
+      // The files are read and checked before any connection.
+      const dir = values['migrations-dir'] ?? deps.migrationsDir ?? migrations.defaultMigrationsDir();
+      const files = loadFiles(migrations, dir);
+      if (invocation.to !== undefined && !/^0+$/.test(invocation.to)) {
+        if (!migrations.findMigration(files, invocation.to)) {
+          throw new CliError(
+            `--to: no migration '${invocation.to}'; known: ${files.map((m) => m.name).join(', ')}`,
+            ExitCode.USAGE,
+          );
+        }
+      }
+      const database = redactUrl(invocation.url);
+      try {
+        if (invocation.command === 'status') {
+          const status = await migrations.migrationStatus(invocation.url.toString(), { dir });
+          printStatus(out, status, database, environment);
+          out.result({ ok: true, environment, database, ...status });
+          return ExitCode.OK;
+        }
+        const dryRun = values['dry-run'] === true;
+        if (environment === 'production' && !dryRun && values.yes !== true) {
+          out.info(
+            `${invocation.command === 'up' ? 'Apply' : 'Revert'} migrations on ${database} (production).`,
+          );
+          await confirmProduction(
+            deps,
+            out,
+            environment,
+            `${invocation.command === 'up' ? 'apply' : 'revert'} migrations`,
+          );
+        }
+        if (deps.signal.aborted) {
+          throw new CliError(
+            'Interrupted before any change was made; nothing was changed.',
+            ExitCode.INTERRUPTED,
+          );
+        }
+        const run = () =>
+          migrations.migrate({
+            ...options(invocation, dir, dryRun),
+            connection: invocation.url.toString(),
+            logger: logger(out, changes, invocation.command),
+          });
+        const result = dryRun
+          ? await run()
+          : await changes.during(`migrate ${invocation.command} on ${database}`, run);
+        printResult(out, result, database, environment);
+        if (deps.signal.aborted && changes.changed) {
+          throw new CliError(
+            'Interrupted (Ctrl-C) while migrations ran; a migration cannot be stopped half-way, so the run finished.',
+            ExitCode.INTERRUPTED,
+          );
+        }
+        out.result({ ok: true, environment, database, ...result });
+        return ExitCode.OK;
+      } catch (error) {
+        throw classify(error, invocation, database);
+      }
+    }),
+  );
 }
 
-/** `postgres://user:***@host/db`: the URL as it may be printed. */
-export function redactUrl(url: URL): string {
-  const copy = new URL(url.toString());
-  if (copy.password) copy.password = '***';
-  return copy.toString();
-}
+type Migrations = typeof import('../../migrations');
 
-function parseDuration(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const match = /^(\d+)(ms|s|m)?$/.exec(value.trim());
-  const unit: Record<string, number> = { ms: 1, s: 1_000, m: 60_000 };
-  const ms = match ? Number(match[1]) * (unit[match[2] ?? 'ms'] ?? NaN) : NaN;
-  if (!match || ms < 1)
-    throw new UsageError(`${flag} must be a duration like 500ms, 5s or 2m; got '${value}'`);
-  return ms;
-}
-
-function parseDatabaseUrl(value: string | undefined): URL {
-  if (value === undefined || value === '') {
-    throw new UsageError('no database: pass --database-url <url> or set DATABASE_URL');
-  }
-  let url: URL;
+function loadFiles(migrations: Migrations, dir: string): ReturnType<Migrations['loadMigrations']> {
   try {
-    url = new URL(value);
-  } catch {
-    // Do not echo the value: it may hold a password.
-    throw new UsageError(
-      'the database URL is not a valid URL (expected postgres://user:password@host:port/database)',
-    );
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new UsageError(
-      `the database URL must start with postgres:// or postgresql://; got ${redactUrl(url)}`,
-    );
-  }
-  if (!url.hostname || url.pathname.length <= 1) {
-    throw new UsageError(`the database URL needs a host and a database name; got ${redactUrl(url)}`);
-  }
-  return url;
-}
-
-function parseInvocation(argv: string[]): Invocation | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'database-url': { type: 'string' },
-        to: { type: 'string' },
-        count: { type: 'string' },
-        phase: { type: 'string', multiple: true },
-        'lock-timeout': { type: 'string' },
-        'statement-timeout': { type: 'string' },
-        'migrations-dir': { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    return migrations.loadMigrations(dir);
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    if (error instanceof migrations.MigrationFileError) throw new CliError(error.message, ExitCode.FAILED);
+    throw error;
   }
-  const { values, positionals } = parsed;
-  if (values.help) return 'help';
-  if (positionals.length !== 1 || !['up', 'down', 'status'].includes(positionals[0])) {
-    throw new UsageError(
-      positionals.length === 0
-        ? 'missing command: up, down or status'
-        : `expected one command (up, down or status); got '${positionals.join(' ')}'`,
-    );
-  }
-  const command = positionals[0] as Invocation['command'];
-  const url = parseDatabaseUrl(values['database-url'] ?? process.env.DATABASE_URL);
+}
 
-  if (command === 'status') {
-    const misplaced = (
-      ['to', 'count', 'phase', 'dry-run', 'lock-timeout', 'statement-timeout'] as const
-    ).filter((flag) => values[flag] !== undefined);
-    if (misplaced.length > 0) {
-      throw new UsageError(`status takes no ${misplaced.map((f) => `--${f}`).join(', ')}`);
-    }
-  }
-
-  let count: number | undefined;
-  if (values.count !== undefined) {
-    if (!/^\d+$/.test(values.count) || Number(values.count) < 1) {
-      throw new UsageError(`--count must be a whole number of at least 1; got '${values.count}'`);
-    }
-    count = Number(values.count);
-  }
-  if (count !== undefined && values.to !== undefined)
-    throw new UsageError('give either --to or --count, not both');
-  if (command === 'down' && count === undefined && values.to === undefined) {
-    throw new UsageError('down needs --to <migration> or --count <n>: a schema rollback is always explicit');
-  }
-
-  let phases: MigrationPhase[] | undefined;
-  if (values.phase !== undefined) {
-    if (command !== 'up') throw new UsageError('--phase only applies to up');
-    phases = values.phase.flatMap((p) => p.split(',')).map((p) => p.trim()) as MigrationPhase[];
-    const unknown = phases.filter((p) => !MIGRATION_PHASES.includes(p));
-    if (unknown.length > 0) {
-      throw new UsageError(`--phase must be ${MIGRATION_PHASES.join(' or ')}; got '${unknown.join(', ')}'`);
-    }
-  }
-
-  const dir = values['migrations-dir'] ?? defaultMigrationsDir();
-  const migrations: Migration[] = loadMigrations(dir);
-  if (values.to !== undefined) {
-    const revertAll = /^0+$/.test(values.to);
-    if (revertAll && command === 'up') throw new UsageError('--to 0000 only makes sense with down');
-    if (!revertAll && !findMigration(migrations, values.to)) {
-      throw new UsageError(
-        `--to: no migration '${values.to}'; known: ${migrations.map((m) => m.name).join(', ')}`,
-      );
-    }
-  }
-
+function options(invocation: MigrateInvocation, dir: string, dryRun: boolean) {
+  const { BEFORE_FIRST_MIGRATION }: Migrations = require('../../migrations');
   return {
-    command,
-    url,
+    direction: invocation.command as 'up' | 'down',
     dir,
-    json: values.json ?? false,
-    options: {
-      dir,
-      ...(values.to !== undefined ? { to: /^0+$/.test(values.to) ? BEFORE_FIRST_MIGRATION : values.to } : {}),
-      ...(count !== undefined ? { count } : {}),
-      ...(phases ? { phases } : {}),
-      ...(values['lock-timeout'] !== undefined
-        ? { lockTimeout: parseDuration('--lock-timeout', values['lock-timeout']) }
-        : {}),
-      ...(values['statement-timeout'] !== undefined
-        ? { statementTimeout: parseDuration('--statement-timeout', values['statement-timeout']) }
-        : {}),
-      dryRun: values['dry-run'] ?? false,
-    },
+    dryRun,
+    ...(invocation.to !== undefined
+      ? { to: /^0+$/.test(invocation.to) ? BEFORE_FIRST_MIGRATION : invocation.to }
+      : {}),
+    ...(invocation.count !== undefined ? { count: invocation.count } : {}),
+    ...(invocation.phases ? { phases: invocation.phases as ('expand' | 'contract')[] } : {}),
+    ...(invocation.lockTimeout !== undefined ? { lockTimeout: invocation.lockTimeout } : {}),
+    ...(invocation.statementTimeout !== undefined ? { statementTimeout: invocation.statementTimeout } : {}),
   };
 }
 
-function printResult(result: MigrateResult, database: string): void {
+/** Logs each migration as it completes and records it as a change (for Ctrl-C and failures). */
+function logger(
+  out: Output,
+  changes: ChangeLog,
+  command: string,
+): import('../../migrations').MigrationLogger {
+  return {
+    info: (message, attributes) => {
+      const migration = attributes?.migration === undefined ? undefined : String(attributes.migration);
+      if (!migration) return;
+      if (/^migration (applied|reverted)$/.test(message)) {
+        changes.record(`${command === 'up' ? 'applied' : 'reverted'} migration ${migration}`);
+      }
+      out.info(`  … ${message}: ${migration}`);
+    },
+    warn: (message, attributes) =>
+      out.warn(`warning: ${message}${attributes?.migration ? `: ${String(attributes.migration)}` : ''}`),
+  };
+}
+
+/** Maps a failure to the shared exit codes; the password never appears in the message. */
+function classify(error: unknown, invocation: MigrateInvocation, database: string): unknown {
+  if (error instanceof CliError) return error;
+  const { MigrationLockError, MigrationPlanError }: Migrations = require('../../migrations');
+  const { name, message } = describeError(error);
+  const text = scrub(
+    /^Migration\w*Error$/.test(name) ? message : `${message} (database ${database})`,
+    invocation.url,
+  );
+  if (error instanceof MigrationPlanError) return new CliError(text, ExitCode.USAGE);
+  if (error instanceof MigrationLockError) return new CliError(text, ExitCode.REFUSED);
+  return new CliError(`migrate ${invocation.command}: ${text}`, ExitCode.FAILED);
+}
+
+function printResult(
+  out: Output,
+  result: import('../../migrations').MigrateResult,
+  database: string,
+  environment: string,
+): void {
   const verb = result.direction === 'up' ? 'apply' : 'revert';
   const past = result.direction === 'up' ? 'Applied' : 'Reverted';
-  console.log(`Database: ${database}`);
+  out.info(`Database: ${database} (${environment})`);
   if (result.applied.length === 0) {
-    console.log(
+    out.info(
       result.direction === 'up' ? 'Nothing to apply: the database is up to date.' : 'Nothing to revert.',
     );
   } else {
-    console.log(
+    out.info(
       result.dryRun
         ? `Would ${verb} ${result.applied.length} migration(s) (dry run, nothing changed):`
         : `${past} ${result.applied.length} migration(s):`,
@@ -227,16 +239,21 @@ function printResult(result: MigrateResult, database: string): void {
     const width = Math.max(...result.applied.map((s) => s.name.length));
     for (const step of result.applied) {
       const timing = result.dryRun ? '' : `  ${step.durationMs} ms`;
-      console.log(`  ${step.name.padEnd(width)}  ${step.phase.padEnd(8)}${timing}`);
+      out.info(`  ${step.name.padEnd(width)}  ${step.phase.padEnd(8)}${timing}`);
     }
   }
   for (const skipped of result.skipped) {
-    console.log(`Held back: ${skipped.name} (${skipped.phase}): ${skipped.reason}`);
+    out.info(`Held back: ${skipped.name} (${skipped.phase}): ${skipped.reason}`);
   }
 }
 
-function printStatus(status: MigrationStatus, database: string): void {
-  console.log(`Database: ${database}`);
+function printStatus(
+  out: Output,
+  status: import('../../migrations').MigrationStatus,
+  database: string,
+  environment: string,
+): void {
+  out.info(`Database: ${database} (${environment})`);
   const width = Math.max(...status.migrations.map((m) => m.name.length));
   for (const m of status.migrations) {
     const state = m.state === 'applied' ? `applied ${m.appliedAt?.toISOString()}` : 'pending';
@@ -244,17 +261,17 @@ function printStatus(status: MigrationStatus, database: string): void {
       m.contracts ? `contracts ${m.contracts}` : '',
       m.modified ? 'FILE CHANGED SINCE IT WAS APPLIED' : '',
     ].filter(Boolean);
-    console.log(
+    out.info(
       `  ${m.name.padEnd(width)}  ${m.phase.padEnd(8)}  ${state}${notes.length ? `  (${notes.join('; ')})` : ''}`,
     );
   }
   for (const u of status.unknownApplied) {
-    console.log(
+    out.info(
       `  ${u.name.padEnd(width)}  ?         applied ${u.appliedAt.toISOString()}  (no file in this release)`,
     );
   }
   const pending = status.migrations.filter((m) => m.state === 'pending').length;
-  console.log(pending === 0 ? 'Up to date.' : `${pending} pending.`);
+  out.info(pending === 0 ? 'Up to date.' : `${pending} pending.`);
 }
 
 /** Name and message of anything thrown (errors from Node's core may come from another realm). */
@@ -269,60 +286,4 @@ function describeError(error: unknown): { name: string; message: string } {
     return { name, message: error.message || name };
   }
   return { name: 'Error', message: String(error) };
-}
-
-/** Removes the URL's password from any text that might echo it (driver errors, for one). */
-function scrub(text: string, url: URL | undefined): string {
-  if (!url?.password) return text;
-  return text.split(url.password).join('***').split(decodeURIComponent(url.password)).join('***');
-}
-
-export async function run(argv: string[]): Promise<number> {
-  let invocation: Invocation | 'help';
-  try {
-    invocation = parseInvocation(argv);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`shipshape migrate: ${error.message}\nRun 'shipshape migrate --help' for usage.`);
-      return ExitCode.USAGE;
-    }
-    if (error instanceof MigrationFileError) {
-      console.error(`shipshape migrate: ${error.message}`);
-      return ExitCode.FAILED;
-    }
-    throw error;
-  }
-  if (invocation === 'help') {
-    console.log(HELP);
-    return ExitCode.OK;
-  }
-
-  const { command, url, json, options } = invocation;
-  const database = redactUrl(url);
-  const logger: MigrationLogger = {
-    info: (message, attributes) => {
-      if (!json && attributes?.migration) console.log(`  … ${message}: ${String(attributes.migration)}`);
-    },
-    warn: (message, attributes) =>
-      console.error(`warning: ${message}${attributes?.migration ? `: ${String(attributes.migration)}` : ''}`),
-  };
-  try {
-    if (command === 'status') {
-      const status = await migrationStatus(url.toString(), { dir: invocation.dir });
-      if (json) console.log(JSON.stringify({ database, ...status }, null, 2));
-      else printStatus(status, database);
-      return ExitCode.OK;
-    }
-    const result = await migrate({ ...options, direction: command, connection: url.toString(), logger });
-    if (json) console.log(JSON.stringify({ database, ...result }, null, 2));
-    else printResult(result, database);
-    return ExitCode.OK;
-  } catch (error) {
-    const { name, message: text } = describeError(error);
-    const known = /^Migration\w*Error$/.test(name);
-    const message = scrub(known ? text : `${text} (database ${database})`, url);
-    if (json) console.log(JSON.stringify({ database, error: message }, null, 2));
-    console.error(`shipshape migrate ${command}: ${message}`);
-    return error instanceof MigrationPlanError ? ExitCode.USAGE : ExitCode.FAILED;
-  }
 }

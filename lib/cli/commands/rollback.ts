@@ -17,20 +17,30 @@ import {
   withDeps,
 } from '../command';
 import { CliError, ExitCode, exitCodeHelp } from '../exit-codes';
+import type { RollbackOverrides } from '../rollback-plan';
 
 export const HELP = `Usage: shipshape rollback --env <staging|production> [--to <version>] [--yes] [--dry-run]
 
 Roll the API back in one step. If a deployment is shifting traffic, it is stopped with automatic
 rollback and the command waits until the old version carries 100% of traffic. Otherwise a
 CodeDeploy deployment moves the 'live' alias from the current version to the previous one (or
---to) all at once; the traffic hooks still run. A target built before a 'contract' migration that
-the live version's schema includes is refused. Then <ApiUrl>/health is checked.
+--to) all at once, with the deployment group's alarms not polled (they are likely firing because
+of the incident; the plan says so). The traffic hooks named by the stack outputs run: the
+migration gate applies no migration on a rollback and self-tests the target; the smoke test
+probes it. Schema safety is decided from what the live and target versions declare in their
+configuration (SHIPSHAPE_SCHEMA_CONTRACTS, SHIPSHAPE_SCHEMA_VERSION): a target built before a
+contract migration of the live version is refused, and so is any rollback it cannot decide.
+Then <ApiUrl>/health is checked.
 
 Options:
   --to <version>          roll back to this published version number (default: the previous one)
   --yes                   do not ask for confirmation (production asks otherwise)
   --dry-run               print the plan and change nothing
   --timeout-minutes <n>   stop waiting after n minutes (default 30; the deployment keeps running)
+  --skip-schema-check     roll back although schema safety is refused or cannot be decided
+  --without-hooks         roll back although the stack does not name the hook functions
+  --reason <text>         why (required with either override; printed, and recorded in the
+                          deployment's description)
 
 ${COMMON_HELP}
 
@@ -40,6 +50,7 @@ Examples:
   shipshape rollback --env production                 # the 3 AM command: asks you to type 'production'
   shipshape rollback --env staging --to 41 --yes
   shipshape rollback --env production --dry-run --json
+  shipshape rollback --env production --skip-schema-check --reason "0005 not applied: migrate status"
 `;
 
 const OPTIONS = {
@@ -48,7 +59,36 @@ const OPTIONS = {
   yes: { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   'timeout-minutes': { type: 'string' },
+  'skip-schema-check': { type: 'boolean', default: false },
+  'without-hooks': { type: 'boolean', default: false },
+  reason: { type: 'string' },
 } as const;
+
+/** Validates the override flags: each needs `--reason` (1-200 printable characters), and `--reason` needs one. */
+export function parseOverrides(values: {
+  'skip-schema-check'?: boolean;
+  'without-hooks'?: boolean;
+  reason?: string;
+}): RollbackOverrides {
+  const skipSchemaCheck = values['skip-schema-check'] === true;
+  const withoutHooks = values['without-hooks'] === true;
+  const reason = values.reason?.trim();
+  if (!skipSchemaCheck && !withoutHooks) {
+    if (values.reason !== undefined) {
+      throw new CliError('--reason only goes with --skip-schema-check or --without-hooks', ExitCode.USAGE);
+    }
+    return {};
+  }
+  const flag = skipSchemaCheck ? '--skip-schema-check' : '--without-hooks';
+  if (!reason) {
+    throw new CliError(`${flag} needs --reason "<why>": the reason is printed and recorded`, ExitCode.USAGE);
+  }
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
+  if (reason.length > 200 || /[\u0000-\u001f\u007f]/.test(reason)) {
+    throw new CliError('--reason must be one line of at most 200 characters', ExitCode.USAGE);
+  }
+  return { skipSchemaCheck, withoutHooks, reason };
+}
 
 /** Parses `--timeout-minutes`: whole minutes from 1 to 180. */
 export function parseTimeoutMinutes(value: string | undefined): number {
@@ -76,7 +116,7 @@ export function parseVersion(value: string | undefined): string | undefined {
 
 export async function run(argv: string[], injected?: CommandDeps): Promise<number> {
   return withDeps(injected, (deps) =>
-    runGuarded(deps, argv.includes('--json'), async (out) => {
+    runGuarded(deps, argv.includes('--json'), async (out, changes) => {
       const values = parseFlags(argv, OPTIONS);
       if (values.help) {
         deps.stdout.write(HELP);
@@ -86,15 +126,16 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
       const to = parseVersion(values.to);
       const timeoutMinutes = parseTimeoutMinutes(values['timeout-minutes']);
       const dryRun = values['dry-run'] === true;
+      const overrides = parseOverrides(values);
 
       const { readServiceOutputs, statelessStackName }: typeof import('../aws') = require('../aws');
       const engine: typeof import('../deployments') = require('../deployments');
-      const rt = await createRuntime(deps, out, flags, timeoutMinutes * 60_000);
+      const rt = await createRuntime(deps, out, flags, timeoutMinutes * 60_000, changes);
       const stackName = statelessStackName(flags.environment);
       out.step(`Reading ${stackName} in ${flags.region}`);
       const outputs = await readServiceOutputs(rt.clients.cloudFormation, stackName, flags.region, rt.signal);
       const state = await engine.readServiceState(rt, outputs);
-      const plan = await engine.planRollback(rt, outputs, state, to);
+      const plan = await engine.planRollback(rt, outputs, state, { to, overrides });
       if (plan.kind === 'noop') {
         out.step(`Version ${plan.version} already carries 100% of traffic; nothing to do.`);
         out.result({ ok: true, environment: flags.environment, action: 'none', version: plan.version });
@@ -108,7 +149,7 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
         return ExitCode.OK;
       }
       if (flags.environment === 'production' && values.yes !== true) {
-        await confirmProduction(deps, out, flags.environment, 'roll back production');
+        await confirmProduction(deps, out, flags.environment, 'roll back');
       }
       if (rt.signal.aborted)
         throw new CliError(
@@ -117,11 +158,18 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
         );
 
       const from = plan.fromVersion;
+      const overridden = [
+        plan.kind === 'deploy' && plan.schema.skipped !== undefined ? 'schema check skipped' : '',
+        plan.kind === 'deploy' && plan.withoutHooks !== undefined ? 'without hooks' : '',
+      ].filter(Boolean);
+      if (overridden.length > 0)
+        out.warn(`shipshape: override (${overridden.join(', ')}): ${overrides.reason}`);
       const result = await engine.executePlan(
         rt,
         outputs,
         plan,
-        `${engine.ROLLBACK_DESCRIPTION_PREFIX} (${flags.environment}): version ${from ?? '?'} -> ${plan.toVersion}`,
+        `${engine.ROLLBACK_DESCRIPTION_PREFIX} (${flags.environment}): version ${from ?? '?'} -> ${plan.toVersion}` +
+          (overridden.length > 0 ? `; ${overridden.join(', ')}: ${overrides.reason}` : ''),
       );
       out.step(`Version ${result.version} carries 100% of traffic after ${result.elapsedSeconds}s`);
       out.step(`Checking ${outputs.apiUrl.replace(/\/+$/, '')}/health`);
@@ -134,6 +182,7 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
         toVersion: result.version,
         elapsedSeconds: result.elapsedSeconds,
         health: health.detail,
+        ...(overridden.length > 0 ? { overrides: overridden, reason: overrides.reason } : {}),
       };
       if (!health.healthy) {
         out.warn(

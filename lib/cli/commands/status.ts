@@ -54,7 +54,7 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
       const stackName = statelessStackName(flags.environment);
       const outputs = await readServiceOutputs(rt.clients.cloudFormation, stackName, flags.region, rt.signal);
       const state = await engine.readServiceState(rt, outputs);
-      const liveSchema = await engine.readSchemaVersion(rt, outputs.functionName, state.alias.version);
+      const live = await engine.readVersionDeclaration(rt, outputs.functionName, state.alias.version);
       const previous = await engine.findPreviousVersion(rt, outputs, state);
 
       let rollback: { possible: boolean; reason: string; exitCode?: number };
@@ -82,7 +82,7 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
       );
       out.info(
         `Live:      ${traffic.map((t) => `version ${t.version} ${Math.round(t.weight * 100)}%`).join(', ')}` +
-          `   schema ${liveSchema ?? 'unknown'}`,
+          `   schema ${live.schema ?? 'undeclared'}, contract migrations ${live.contracts ?? 'undeclared'}`,
       );
       out.info(`Previous:  ${previous ? `version ${previous.version} (${previous.source})` : 'none'}`);
       out.info(`Rollback:  ${rollback.possible ? 'possible now — ' : 'not possible — '}${rollback.reason}`);
@@ -113,7 +113,7 @@ export async function run(argv: string[], injected?: CommandDeps): Promise<numbe
         environment: flags.environment,
         region: flags.region,
         stackName,
-        live: { version: state.alias.version, schema: liveSchema, traffic },
+        live: { version: state.alias.version, schema: live.schema, contracts: live.contracts, traffic },
         previous: previous ?? null,
         activeDeployment: state.active ?? null,
         rollback,

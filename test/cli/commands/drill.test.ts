@@ -57,6 +57,19 @@ describe('shipshape drill: a passing drill', () => {
     expect(input.MetricData!.find((d) => d.MetricName === 'TimeToRollbackSeconds')!.Unit).toBe('Seconds');
   });
 
+  test('both deployments override the group alarm configuration (polling off), and the plan says why', () => {
+    const inputs = world.codeDeploy.commandCalls(CreateDeploymentCommand).map((c) => c.args[0].input);
+    expect(inputs.map((i) => i.overrideAlarmConfiguration)).toEqual([{ enabled: false }, { enabled: false }]);
+    expect(inputs.map((i) => i.deploymentConfigName)).toEqual([
+      'CodeDeployDefault.LambdaAllAtOnce',
+      'CodeDeployDefault.LambdaAllAtOnce',
+    ]);
+    expect(world.stdout).toContain(
+      "Alarms: the deployment group's alarms are not polled for this deployment",
+    );
+    expect(world.stdout).toContain('the gate applies no migration and self-tests version 41');
+  });
+
   test('prints a short report', () => {
     expect(world.stdout).toContain('Drill passed in staging:');
     expect(world.stdout).toContain('rolled back   42 → 41 in 10.2s');
@@ -120,12 +133,25 @@ describe('shipshape drill: refusals and failures', () => {
     expect(world.codeDeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 1);
   });
 
-  test('Ctrl-C mid-wait exits INTERRUPTED, publishes nothing and names the recorded version', async () => {
+  test('Ctrl-C mid-wait exits INTERRUPTED_AFTER_CHANGE, publishes nothing, names the running deployment and the recorded version', async () => {
     setup({ abortOnSleep: 1 });
-    await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.INTERRUPTED);
+    await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.INTERRUPTED_AFTER_CHANGE);
     expect(world.cloudWatch).not.toHaveReceivedCommand(PutMetricDataCommand);
-    expect(world.stderr).toContain('Deployment d-NEW1 keeps running');
-    expect(world.stderr).toContain('--to 42');
+    expect(world.stderr).toContain('  - deployment d-NEW1 in CodeDeploy');
+    expect(world.stderr).toContain('shipshape rollback --env staging --to 42 --yes');
+    expect(world.stderr).not.toContain('nothing was changed');
+  });
+
+  test('Ctrl-C during the health check after the shift creates no restore deployment and publishes nothing', async () => {
+    // Sleeps 1-2 are the deployment polls; sleep 3 is the pause between health checks.
+    setup({ abortOnSleep: 3, health: [{ healthy: false, detail: 'HTTP 500' }] });
+    await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.INTERRUPTED_AFTER_CHANGE);
+    expect(world.mutations()).toEqual(['CodeDeploy.CreateDeployment']);
+    expect(world.stderr).toContain(
+      '  - created deployment d-NEW1: live version 42 → 41, all at once, alarms not polled (succeeded)',
+    );
+    expect(world.stderr).toContain('Still running: nothing.');
+    expect(world.stderr).toContain('shipshape rollback --env staging --to 42 --yes');
   });
 
   test('--help documents the metrics', async () => {

@@ -6,13 +6,7 @@ import {
 import 'aws-sdk-client-mock-jest';
 import { run } from '../../../lib/cli/commands/rollback';
 import { ExitCode } from '../../../lib/cli/exit-codes';
-import {
-  deployment,
-  FakeWorld,
-  type FakeWorldOptions,
-  HOOKS,
-  MIGRATIONS_WITH_CONTRACT,
-} from '../../helpers/cli';
+import { deployment, FakeWorld, type FakeWorldOptions, HOOKS, OUTPUTS } from '../../helpers/cli';
 
 let world: FakeWorld;
 function setup(options: FakeWorldOptions = {}): FakeWorld {
@@ -144,41 +138,186 @@ describe('shipshape rollback: choosing the target', () => {
   });
 });
 
-describe('shipshape rollback: schema refusal', () => {
+describe('shipshape rollback: schema safety from the deployed declarations', () => {
   const versions = { '41': '0004_add_note_slug', '42': '0005_drop_note_legacy_title' };
+  const contracts = { '41': 'none', '42': '0005:0004' };
 
-  test('refuses (exit 3) a target built before a contract migration the live schema includes', async () => {
-    setup({ versions, migrations: MIGRATIONS_WITH_CONTRACT });
+  test('refuses (exit 3) a target built before a contract migration the live build includes', async () => {
+    setup({ versions, contracts });
     await expect(run(['--env', 'staging', '--yes'], world.deps())).resolves.toBe(ExitCode.REFUSED);
     expect(world.stderr).toContain(
-      'Refusing to roll back: version 41 was built for schema 0004_add_note_slug',
+      'Refusing to roll back: version 41 was built for schema 0004_add_note_slug, but the live version 42 ' +
+        '(schema 0005_drop_note_legacy_title) includes the contract migration 0005 (completes 0004)',
     );
-    expect(world.stderr).toContain('0005_drop_note_legacy_title');
+    expect(world.stderr).toContain('--skip-schema-check --reason');
     expect(world.mutations()).toEqual([]);
   });
 
-  test('reads both schema versions with GetFunctionConfiguration qualified by version', async () => {
-    setup({ versions, migrations: MIGRATIONS_WITH_CONTRACT });
+  test('reads both declarations with GetFunctionConfiguration qualified by version', async () => {
+    setup({ versions, contracts });
     await run(['--env', 'staging'], world.deps());
     expect(world.calls).toEqual(
       expect.arrayContaining(['Lambda.GetFunctionConfiguration:42', 'Lambda.GetFunctionConfiguration:41']),
     );
   });
 
-  test('allows the same rollback when both versions are past the contract migration', async () => {
+  test('allows the rollback when the target was built with the contract migration', async () => {
     setup({
-      versions: { '41': '0005_drop_note_legacy_title', '42': '0005_drop_note_legacy_title' },
-      migrations: MIGRATIONS_WITH_CONTRACT,
+      versions: { '41': '0005_drop_note_legacy_title', '42': '0006_more' },
+      contracts: { '41': '0005:0004', '42': '0005:0004' },
     });
     await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.OK);
+    expect(world.stdout).toContain(
+      'Schema: safe: version 41 (schema 0005_drop_note_legacy_title) was built with',
+    );
   });
 
-  test('allows a rollback across expand-only migrations', async () => {
+  test('fails closed (exit 3) when the live version declares no contracts, naming the override', async () => {
+    setup({ contracts: { '42': null } });
+    await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.REFUSED);
+    expect(world.stderr).toContain(
+      'schema safety cannot be decided: the live version 42 does not declare SHIPSHAPE_SCHEMA_CONTRACTS',
+    );
+    expect(world.stderr).toContain('re-run with --skip-schema-check --reason "<why it is safe>"');
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test('fails closed (exit 3) when GetFunctionConfiguration fails', async () => {
     setup({
-      versions: { '41': '0003_accounts_and_notes', '42': '0004_add_note_slug' },
-      migrations: MIGRATIONS_WITH_CONTRACT,
+      configErrors: {
+        '42': Object.assign(new Error('not authorized to perform lambda:GetFunctionConfiguration'), {
+          name: 'AccessDeniedException',
+        }),
+      },
     });
+    await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.REFUSED);
+    expect(world.stderr).toContain('could not be read (AccessDeniedException: not authorized');
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test('never reads a local migrations folder: a checkout cannot make a rollback pass', async () => {
+    setup({ contracts: { '42': null } });
+    const code = await run(['--env', 'staging'], { ...world.deps(), migrationsDir: '/definitely/missing' });
+    expect(code).toBe(ExitCode.REFUSED);
+  });
+
+  test('--skip-schema-check --reason rolls back, prints the reason and records it in the description', async () => {
+    setup({ contracts: { '42': null } });
+    const reason = 'checked by hand: 0005 not applied';
+    await expect(
+      run(['--env', 'staging', '--skip-schema-check', '--reason', reason], world.deps()),
+    ).resolves.toBe(ExitCode.OK);
+    expect(world.stdout).toContain(`Schema: CHECK SKIPPED (--skip-schema-check, reason: ${reason})`);
+    expect(world.stderr).toContain(`shipshape: override (schema check skipped): ${reason}`);
+    const input = world.codeDeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input;
+    expect(input.description).toBe(
+      `shipshape rollback (staging): version 42 -> 41; schema check skipped: ${reason}`,
+    );
+  });
+
+  test('a long reason is printed in full but cut to 160 characters in the deployment description', async () => {
+    setup({ contracts: { '42': null } });
+    const reason = `checked by hand ${'x'.repeat(180)}`;
+    await expect(
+      run(['--env', 'staging', '--skip-schema-check', '--reason', reason], world.deps()),
+    ).resolves.toBe(ExitCode.OK);
+    expect(world.stderr).toContain(reason);
+    const input = world.codeDeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input;
+    expect(input.description).toHaveLength(160);
+    expect(input.description!.endsWith('…')).toBe(true);
+  });
+
+  test.each([
+    [['--skip-schema-check'], '--skip-schema-check needs --reason'],
+    [['--skip-schema-check', '--reason', '  '], '--skip-schema-check needs --reason'],
+    [['--without-hooks'], '--without-hooks needs --reason'],
+    [['--reason', 'because'], '--reason only goes with --skip-schema-check or --without-hooks'],
+    [['--skip-schema-check', '--reason', 'x'.repeat(201)], 'at most 200 characters'],
+  ])('%j is a usage error before any AWS call', async (extra, message) => {
+    setup();
+    await expect(run(['--env', 'staging', ...extra], world.deps())).resolves.toBe(ExitCode.USAGE);
+    expect(world.stderr).toContain(message);
+    expect(world.calls).toEqual([]);
+  });
+});
+
+describe('shipshape rollback: alarms and hooks', () => {
+  test('the deployment overrides the group alarm configuration with polling off, and the plan says why', async () => {
+    setup();
     await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.OK);
+    const input = world.codeDeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input;
+    expect(input).toEqual({
+      applicationName: 'Staging-Stateless-ApiDeployApp',
+      deploymentGroupName: 'Staging-Stateless-ApiDeployGroup',
+      deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+      description: 'shipshape rollback (staging): version 42 -> 41',
+      overrideAlarmConfiguration: { enabled: false },
+      revision: { revisionType: 'AppSpecContent', appSpecContent: { content: expect.any(String) as string } },
+    });
+    expect(world.stdout).toContain(
+      "Alarms: the deployment group's alarms are not polled for this deployment (overrideAlarmConfiguration enabled=false)",
+    );
+  });
+
+  test('the plan says the gate applies no migration and self-tests the older target', async () => {
+    setup();
+    await run(['--env', 'staging', '--dry-run'], world.deps());
+    expect(world.stdout).toContain(
+      'BeforeAllowTraffic Staging-Stateless-MigrationGate: the target is older than the live version, so the gate ' +
+        'applies no migration and self-tests version 41',
+    );
+    expect(world.stdout).not.toContain('changes nothing');
+  });
+
+  test('takes the hooks from the stack outputs, so a rollback with no deployment history still runs them', async () => {
+    setup({ deployments: [] });
+    await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.OK);
+    const content =
+      world.codeDeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input.revision!.appSpecContent!
+        .content!;
+    expect((JSON.parse(content) as { Hooks: unknown[] }).Hooks).toEqual([
+      { BeforeAllowTraffic: HOOKS.BeforeAllowTraffic },
+      { AfterAllowTraffic: HOOKS.AfterAllowTraffic },
+    ]);
+  });
+
+  test('ignores hooks found in history when the outputs name others', async () => {
+    setup({
+      outputs: { ...OUTPUTS, MigrationGateFunctionName: 'Gate-v2', SmokeTestFunctionName: 'Smoke-v2' },
+    });
+    await run(['--env', 'staging'], world.deps());
+    const content =
+      world.codeDeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input.revision!.appSpecContent!
+        .content!;
+    expect(content).toContain('"BeforeAllowTraffic":"Gate-v2"');
+    expect(content).not.toContain(HOOKS.BeforeAllowTraffic);
+  });
+
+  test('refuses (exit 4) when the stack does not export the hook names, naming the override', async () => {
+    const { MigrationGateFunctionName: _gate, SmokeTestFunctionName: _smoke, ...older } = OUTPUTS;
+    setup({ outputs: older });
+    await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.MISSING_STACK);
+    expect(world.stderr).toContain(
+      'Refusing to roll back without the traffic hooks: Staging-Stateless does not export ' +
+        'MigrationGateFunctionName and SmokeTestFunctionName',
+    );
+    expect(world.stderr).toContain('--without-hooks --reason "<why>"');
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test('--without-hooks --reason rolls back with no hooks and says so', async () => {
+    const { SmokeTestFunctionName: _smoke, ...partial } = OUTPUTS;
+    setup({ outputs: partial });
+    await expect(
+      run(['--env', 'staging', '--without-hooks', '--reason', 'stack predates the outputs'], world.deps()),
+    ).resolves.toBe(ExitCode.OK);
+    expect(world.stdout).toContain('NO smoke test (--without-hooks, reason: stack predates the outputs');
+    const content =
+      world.codeDeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input.revision!.appSpecContent!
+        .content!;
+    expect((JSON.parse(content) as { Hooks: unknown[] }).Hooks).toEqual([
+      { BeforeAllowTraffic: HOOKS.BeforeAllowTraffic },
+    ]);
   });
 });
 
@@ -243,7 +382,7 @@ describe('shipshape rollback: production confirmation', () => {
   test('asks to type the environment name and proceeds when it is typed', async () => {
     setup({ interactive: true, answer: 'production' });
     await expect(run(['--env', 'production'], world.deps())).resolves.toBe(ExitCode.OK);
-    expect(world.questions).toEqual(["Type 'production' to roll back production: "]);
+    expect(world.questions).toEqual(["Type 'production' to roll back in production: "]);
     expect(world.cloudFormation.call(0).args[0].input).toEqual({ StackName: 'Production-Stateless' });
   });
 
@@ -366,17 +505,58 @@ describe('shipshape rollback: faults', () => {
     expect(world.stderr).toContain('Gave up waiting after 1m 0s: deployment d-NEW1 has not finished');
   });
 
-  test('Ctrl-C while waiting exits INTERRUPTED, says what runs and how to check or stop it', async () => {
+  test('Ctrl-C while waiting exits INTERRUPTED_AFTER_CHANGE, says what changed, what runs and how to check or stop it', async () => {
     setup({ abortOnSleep: 2 });
-    await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.INTERRUPTED);
-    expect(world.stderr).toContain('Deployment d-NEW1 keeps running in CodeDeploy');
-    expect(world.stderr).toContain('aws deploy get-deployment --deployment-id d-NEW1');
+    await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.INTERRUPTED_AFTER_CHANGE);
     expect(world.stderr).toContain(
-      'aws deploy stop-deployment --deployment-id d-NEW1 --auto-rollback-enabled',
+      'shipshape: Interrupted (Ctrl-C): stopped waiting for deployment d-NEW1. The shift to version 41 was started.\n' +
+        'Changed:\n' +
+        '  - created deployment d-NEW1: live version 42 → 41, all at once, alarms not polled\n' +
+        'Still running (it carries on without this command):\n' +
+        '  - deployment d-NEW1 in CodeDeploy; all at once, so the alias is never left half-shifted\n' +
+        '      Check:  aws deploy get-deployment --deployment-id d-NEW1   (or: shipshape status --env staging)\n' +
+        '      Stop:   aws deploy stop-deployment --deployment-id d-NEW1 --auto-rollback-enabled\n',
     );
+    expect(world.stderr).not.toContain('nothing was changed');
     // Stopped waiting: no further polling, no second mutation.
     expect(world.mutations()).toEqual(['CodeDeploy.CreateDeployment']);
     expect(world.healthUrls).toEqual([]);
+  });
+
+  test('Ctrl-C during the health check after the shift says the deployment finished and nothing runs', async () => {
+    // Sleeps 1-2 are the deployment polls; sleep 3 is the pause between health checks.
+    setup({ abortOnSleep: 3, health: [{ healthy: false, detail: 'HTTP 503' }] });
+    await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.INTERRUPTED_AFTER_CHANGE);
+    expect(world.alias).toEqual({ version: '41', weights: {} });
+    expect(world.stderr).toContain(
+      'Changed:\n  - created deployment d-NEW1: live version 42 → 41, all at once, alarms not polled (succeeded)\n' +
+        'Still running: nothing.',
+    );
+    expect(world.stderr).not.toContain('nothing was changed');
+  });
+
+  test('Ctrl-C while reading state, before any change, exits INTERRUPTED and says nothing changed', async () => {
+    setup();
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(run(['--env', 'staging'], { ...world.deps(), signal: aborted.signal })).resolves.toBe(
+      ExitCode.INTERRUPTED,
+    );
+    expect(world.stderr).toContain('nothing was changed');
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test('a canary stopped and then interrupted says CodeDeploy is still restoring the old version', async () => {
+    setup({
+      alias: { version: '41', weights: { '42': 0.1 } },
+      deployments: [deployment('d-CANARY', '41', '42', 'InProgress', 1)],
+      abortOnSleep: 1,
+    });
+    await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.INTERRUPTED_AFTER_CHANGE);
+    expect(world.stderr).toContain('  - stopped deployment d-CANARY with automatic rollback\n');
+    expect(world.stderr).toContain(
+      "  - CodeDeploy's automatic rollback of d-CANARY, putting version 41 back on 100%",
+    );
   });
 
   test('Ctrl-C at the confirmation prompt changes nothing', async () => {

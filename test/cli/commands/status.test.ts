@@ -1,6 +1,6 @@
 import { run } from '../../../lib/cli/commands/status';
 import { ExitCode } from '../../../lib/cli/exit-codes';
-import { deployment, FakeWorld, type FakeWorldOptions, MIGRATIONS_WITH_CONTRACT } from '../../helpers/cli';
+import { deployment, FakeWorld, type FakeWorldOptions } from '../../helpers/cli';
 
 let world: FakeWorld;
 function setup(options: FakeWorldOptions = {}): FakeWorld {
@@ -21,7 +21,9 @@ describe('shipshape status', () => {
   test('shows live and previous version, schema, and that a rollback is possible', async () => {
     setup({ deployments: history() });
     await expect(run(['--env', 'staging'], world.deps())).resolves.toBe(ExitCode.OK);
-    expect(world.stdout).toContain('Live:      version 42 100%   schema 0003_accounts_and_notes');
+    expect(world.stdout).toContain(
+      'Live:      version 42 100%   schema 0003_accounts_and_notes, contract migrations none',
+    );
     expect(world.stdout).toContain('Previous:  version 41 (the version d-C replaced)');
     expect(world.stdout).toContain(
       'Rollback:  possible now — Shift Staging-Stateless-ApiFunction:live from version 42 to version 41',
@@ -58,7 +60,7 @@ describe('shipshape status', () => {
   test('says why a rollback is not possible (schema) with the refusal exit code in --json', async () => {
     setup({
       versions: { '41': '0004_add_note_slug', '42': '0005_drop_note_legacy_title' },
-      migrations: MIGRATIONS_WITH_CONTRACT,
+      contracts: { '41': 'none', '42': '0005:0004' },
       deployments: history(),
     });
     await expect(run(['--env', 'staging', '--json'], world.deps())).resolves.toBe(ExitCode.OK);
@@ -67,7 +69,19 @@ describe('shipshape status', () => {
     };
     expect(result.rollback.possible).toBe(false);
     expect(result.rollback.exitCode).toBe(ExitCode.REFUSED);
-    expect(result.rollback.reason).toContain('0005_drop_note_legacy_title');
+    expect(result.rollback.reason).toContain('includes the contract migration 0005 (completes 0004)');
+  });
+
+  test('shows an undeclared live version and that a rollback would be refused until overridden', async () => {
+    setup({ contracts: { '42': null }, deployments: history() });
+    await expect(run(['--env', 'staging', '--json'], world.deps())).resolves.toBe(ExitCode.OK);
+    const result = JSON.parse(world.stdout) as {
+      live: { contracts?: string };
+      rollback: { possible: boolean; reason: string; exitCode: number };
+    };
+    expect(result.live.contracts).toBeUndefined();
+    expect(result.rollback).toMatchObject({ possible: false, exitCode: ExitCode.REFUSED });
+    expect(result.rollback.reason).toContain('--skip-schema-check');
   });
 
   test('says a rollback is already running', async () => {

@@ -22,7 +22,7 @@ const lambda = mockClient(LambdaClient);
 const secrets = mockClient(SecretsManagerClient);
 
 const EVENT = { DeploymentId: 'd-GATE12345', LifecycleEventHookExecutionId: 'exec-1' };
-const VERSION_ARN = 'arn:aws:lambda:eu-west-1:111111111111:function:api:7';
+const FUNCTION = 'api';
 const silentLogger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
 
 const EXPAND_WIDGETS = `-- phase: expand
@@ -52,6 +52,22 @@ ALTER TABLE widgets DROP COLUMN name;
 ALTER TABLE widgets ADD COLUMN name text;
 `;
 
+const SLOW_TWICE = `-- phase: expand
+-- Up Migration
+CREATE TABLE slow_marker (id int);
+SELECT pg_sleep(2);
+SELECT pg_sleep(2);
+-- Down Migration
+DROP TABLE slow_marker;
+`;
+const slow = (table: string) => `-- phase: expand
+-- Up Migration
+CREATE TABLE ${table} (id int);
+SELECT pg_sleep(1.5);
+-- Down Migration
+DROP TABLE ${table};
+`;
+
 function migrationsDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'gate-migrations-'));
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
@@ -61,6 +77,38 @@ function migrationsDir(files: Record<string, string>): string {
 /** A Lambda response payload as the SDK returns it (bytes that can also turn into a string). */
 function blob(text: string) {
   return Object.assign(new TextEncoder().encode(text), { transformToString: () => text });
+}
+
+/** GetDeployment of EVENT's deployment, with its AppSpec shifting `api` from `current` to `target`. */
+function deployment(current: string | number, target: string | number, format: 'json' | 'yaml' = 'json') {
+  const properties = { Name: FUNCTION, Alias: 'live', CurrentVersion: current, TargetVersion: target };
+  const content =
+    format === 'json'
+      ? JSON.stringify({
+          version: 0.0,
+          Resources: [{ api: { Type: 'AWS::Lambda::Function', Properties: properties } }],
+          Hooks: [{ BeforeAllowTraffic: 'gate' }],
+        })
+      : [
+          'version: 0.0',
+          'Resources:',
+          '  - api:',
+          '      Type: AWS::Lambda::Function',
+          '      Properties:',
+          `        Name: ${FUNCTION}`,
+          '        Alias: live',
+          `        CurrentVersion: ${current}`,
+          `        TargetVersion: ${target}`,
+          '',
+        ].join('\n');
+  codedeploy.on(GetDeploymentCommand, { deploymentId: EVENT.DeploymentId }).resolves({
+    deploymentInfo: {
+      deploymentId: EVENT.DeploymentId,
+      applicationName: 'app',
+      deploymentGroupName: 'group',
+      revision: { revisionType: 'AppSpecContent', appSpecContent: { content } },
+    },
+  });
 }
 
 function healthy(statusCode = 200) {
@@ -89,6 +137,7 @@ describe('migration gate (BeforeAllowTraffic)', () => {
       }),
     });
     codedeploy.on(PutLifecycleEventHookExecutionStatusCommand).resolves({});
+    deployment(6, 7);
   });
   afterEach(async () => {
     await db.drop();
@@ -97,7 +146,12 @@ describe('migration gate (BeforeAllowTraffic)', () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  function gate(files: Record<string, string>, settings: Partial<GateSettings> = {}, remainingMs = 600_000) {
+  function gate(
+    files: Record<string, string>,
+    settings: Partial<GateSettings> = {},
+    remainingMs: number | (() => number) = 600_000,
+    reportReserveMs?: number,
+  ) {
     const dir = migrationsDir(files);
     dirs.push(dir);
     const url = new URL(db.url);
@@ -110,15 +164,16 @@ describe('migration gate (BeforeAllowTraffic)', () => {
         host: url.hostname,
         port: Number(url.port),
         database: url.pathname.slice(1),
-        targetVersionArn: VERSION_ARN,
+        functionName: FUNCTION,
         lockTimeoutMs: 5_000,
         statementTimeoutMs: 60_000,
         selfTestTimeoutMs: 10_000,
         ...settings,
       },
+      reportReserveMs,
     });
     return handler(EVENT, {
-      getRemainingTimeInMillis: () => remainingMs,
+      getRemainingTimeInMillis: typeof remainingMs === 'function' ? remainingMs : () => remainingMs,
       awsRequestId: 'req-1',
     }) as Promise<GateOutcome>;
   }
@@ -155,7 +210,7 @@ describe('migration gate (BeforeAllowTraffic)', () => {
     const outcome = await gate({ '0001_widgets.sql': EXPAND_WIDGETS, '0002_widget_color.sql': EXPAND_COLOR });
     expect(outcome).toMatchObject({ verdict: 'Succeeded', applied: ['0001_widgets', '0002_widget_color'] });
     expect(await tableColumns('widgets')).toEqual(['id', 'name', 'color']);
-    expect(lambda).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: VERSION_ARN });
+    expect(lambda).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: FUNCTION, Qualifier: '7' });
     const payload = JSON.parse(
       Buffer.from(lambda.commandCalls(InvokeCommand)[0].args[0].input.Payload as Uint8Array).toString(),
     ) as { rawPath: string; requestContext: { http: { method: string } } };
@@ -203,9 +258,6 @@ describe('migration gate (BeforeAllowTraffic)', () => {
     healthy();
     await gate({ '0001_widgets.sql': EXPAND_WIDGETS });
     codedeploy.resetHistory();
-    codedeploy.on(GetDeploymentCommand).resolves({
-      deploymentInfo: { applicationName: 'app', deploymentGroupName: 'group' },
-    });
     codedeploy.on(GetDeploymentGroupCommand).resolves({
       deploymentGroupInfo: {
         lastSuccessfulDeployment: { deploymentId: 'd-PREVIOUS1', endTime: new Date(Date.now() - 3_600_000) },
@@ -232,9 +284,6 @@ describe('migration gate (BeforeAllowTraffic)', () => {
 
   test('refuses a contract migration shipped in the same release as its expand', async () => {
     healthy();
-    codedeploy
-      .on(GetDeploymentCommand)
-      .resolves({ deploymentInfo: { applicationName: 'a', deploymentGroupName: 'g' } });
     codedeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: {} });
     const outcome = await gate({
       '0001_widgets.sql': EXPAND_WIDGETS,
@@ -250,9 +299,6 @@ describe('migration gate (BeforeAllowTraffic)', () => {
     healthy();
     await gate({ '0001_widgets.sql': EXPAND_WIDGETS });
     codedeploy.resetHistory();
-    codedeploy
-      .on(GetDeploymentCommand)
-      .resolves({ deploymentInfo: { applicationName: 'a', deploymentGroupName: 'g' } });
     codedeploy.on(GetDeploymentGroupCommand).resolves({
       deploymentGroupInfo: {
         lastSuccessfulDeployment: { deploymentId: 'd-PREVIOUS1', endTime: new Date(Date.now() + 1_000) },
@@ -271,7 +317,7 @@ describe('migration gate (BeforeAllowTraffic)', () => {
     healthy(503);
     const outcome = await gate({ '0001_widgets.sql': EXPAND_WIDGETS });
     expect(outcome).toMatchObject({ verdict: 'Failed', classification: 'fatal' });
-    expect(outcome.reason).toMatch(/self-test of the new version failed: GET \/health answered 503/);
+    expect(outcome.reason).toMatch(/self-test of version 7 failed: GET \/health answered 503/);
     expectReported('Failed');
   });
 
@@ -313,7 +359,7 @@ describe('migration gate (BeforeAllowTraffic)', () => {
         host: url.hostname,
         port: Number(url.port),
         database: url.pathname.slice(1),
-        targetVersionArn: VERSION_ARN,
+        functionName: FUNCTION,
         lockTimeoutMs: 5_000,
         statementTimeoutMs: 60_000,
         selfTestTimeoutMs: 10_000,
@@ -333,9 +379,166 @@ describe('migration gate (BeforeAllowTraffic)', () => {
     const outcome = await gate({ '0001_widgets.sql': EXPAND_WIDGETS }, { secretArn: undefined });
     expect(outcome).toMatchObject({ verdict: 'Succeeded', applied: [] });
     expect(secrets).not.toHaveReceivedCommand(GetSecretValueCommand);
-    expect(lambda).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: VERSION_ARN });
+    expect(lambda).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: FUNCTION, Qualifier: '7' });
     expect(await history()).toEqual([]);
     expectReported('Succeeded');
+  });
+
+  test('a rollback (target older than current) applies no migration and self-tests the target', async () => {
+    healthy();
+    deployment(7, 6);
+    const outcome = await gate({ '0001_widgets.sql': EXPAND_WIDGETS });
+    expect(outcome).toMatchObject({
+      verdict: 'Succeeded',
+      applied: [],
+      target: { current: '7', target: '6', rollback: true },
+    });
+    expect(outcome.reason).toMatch(
+      /rollback from version 7 to 6: no migration applied; self-test of version 6 passed/,
+    );
+    expect(await history()).toEqual([]);
+    expect(await tableColumns('widgets')).toEqual([]);
+    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
+    expect(lambda).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: FUNCTION, Qualifier: '6' });
+    expectReported('Succeeded');
+  });
+
+  test('a rollback whose target fails GET /health reports Failed (the target, not the live version, is tested)', async () => {
+    healthy(500);
+    deployment(12, 11);
+    const outcome = await gate({ '0001_widgets.sql': EXPAND_WIDGETS });
+    expect(outcome).toMatchObject({ verdict: 'Failed', classification: 'fatal', applied: [] });
+    expect(outcome.reason).toMatch(/self-test of version 11 failed: GET \/health answered 500/);
+    expect(lambda).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: FUNCTION, Qualifier: '11' });
+    expectReported('Failed');
+  });
+
+  test('reads a YAML AppSpec as well as a JSON one (versions as YAML numbers)', async () => {
+    healthy();
+    deployment(9, 10, 'yaml');
+    const outcome = await gate({ '0001_widgets.sql': EXPAND_WIDGETS });
+    expect(outcome).toMatchObject({ verdict: 'Succeeded', applied: ['0001_widgets'] });
+    expect(lambda).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: FUNCTION, Qualifier: '10' });
+  });
+
+  test('refuses a deployment of another function and changes nothing', async () => {
+    healthy();
+    const outcome = await gate({ '0001_widgets.sql': EXPAND_WIDGETS }, { functionName: 'billing' });
+    expect(outcome).toMatchObject({ verdict: 'Failed', classification: 'refused', applied: [] });
+    expect(outcome.reason).toMatch(/shifts 'api', not 'billing'/);
+    expect(lambda).not.toHaveReceivedCommand(InvokeCommand);
+    expect(await history()).toEqual([]);
+    expectReported('Failed');
+  });
+
+  test('a deployment without a readable AppSpec reports Failed', async () => {
+    healthy();
+    codedeploy.on(GetDeploymentCommand).resolves({
+      deploymentInfo: {
+        applicationName: 'app',
+        deploymentGroupName: 'group',
+        revision: { revisionType: 'AppSpecContent', appSpecContent: { content: 'Resources: []' } },
+      },
+    });
+    const outcome = await gate({ '0001_widgets.sql': EXPAND_WIDGETS });
+    expect(outcome).toMatchObject({ verdict: 'Failed', classification: 'fatal' });
+    expect(outcome.reason).toMatch(/does not describe one Lambda function/);
+    expectReported('Failed');
+  });
+
+  test('GetDeployment failing reports Failed instead of hanging the deployment', async () => {
+    codedeploy.on(GetDeploymentCommand).rejects(new Error('AccessDeniedException'));
+    const outcome = await gate({ '0001_widgets.sql': EXPAND_WIDGETS });
+    expect(outcome).toMatchObject({ verdict: 'Failed', classification: 'retryable' });
+    expect(outcome.reason).toMatch(/AccessDeniedException/);
+    expectReported('Failed');
+  });
+
+  describe('settings from the environment', () => {
+    const saved = { ...process.env };
+    afterEach(() => {
+      process.env = { ...saved };
+    });
+
+    test('a missing setting reports Failed at once, naming the variable', async () => {
+      delete process.env.TARGET_FUNCTION_NAME;
+      const handler = createHandler({ logger: silentLogger, tls: false });
+      const outcome = (await handler(EVENT, {
+        getRemainingTimeInMillis: () => 600_000,
+        awsRequestId: 'r',
+      })) as GateOutcome;
+      expect(outcome).toMatchObject({ verdict: 'Failed', classification: 'fatal' });
+      expect(outcome.reason).toMatch(/misconfigured: environment variable TARGET_FUNCTION_NAME is not set/);
+      expect(codedeploy).not.toHaveReceivedCommand(GetDeploymentCommand);
+      expectReported('Failed');
+    });
+
+    test('an invalid setting reports Failed, naming the variable and the value', async () => {
+      process.env.TARGET_FUNCTION_NAME = FUNCTION;
+      process.env.DB_PORT = 'fivefourthreetwo';
+      const handler = createHandler({ logger: silentLogger, tls: false });
+      const outcome = (await handler(EVENT, {
+        getRemainingTimeInMillis: () => 600_000,
+        awsRequestId: 'r',
+      })) as GateOutcome;
+      expect(outcome.verdict).toBe('Failed');
+      expect(outcome.reason).toMatch(
+        /DB_PORT must be a whole number from 1 to 65535, got 'fivefourthreetwo'/,
+      );
+      expectReported('Failed');
+    });
+  });
+
+  describe('total time budget (a 4-second Lambda timeout, 1 second kept to report)', () => {
+    /** Lambda's remaining time, counting down from 4 s on the wall clock. */
+    function fourSecondLambda() {
+      const deadline = Date.now() + 4_000;
+      const remaining = () => deadline - Date.now();
+      let remainingAtReport: number | undefined;
+      codedeploy.on(PutLifecycleEventHookExecutionStatusCommand).callsFake(() => {
+        remainingAtReport = remaining();
+        return {};
+      });
+      return { remaining, remainingAtReport: () => remainingAtReport };
+    }
+
+    test('two slow statements of one migration outrun the budget: Failed before the timeout, nothing committed', async () => {
+      healthy();
+      const lambdaClock = fourSecondLambda();
+      // Each statement (2 s) fits the statement timeout; together they outrun the 3 s budget.
+      const outcome = await gate(
+        { '0001_slow.sql': SLOW_TWICE },
+        { selfTestTimeoutMs: 500 },
+        lambdaClock.remaining,
+        1_000,
+      );
+      expect(outcome).toMatchObject({ verdict: 'Failed', classification: 'retryable', applied: [] });
+      expect(outcome.reason).toMatch(/time budget of \d+ ms .* is spent; 1 database session\(s\) ended/);
+      expect(lambdaClock.remainingAtReport()).toBeGreaterThan(0);
+      expectReported('Failed');
+      expect(await tableColumns('slow_marker')).toEqual([]);
+      expect(await history()).toEqual([]);
+      expect(lambda).not.toHaveReceivedCommand(InvokeCommand);
+    });
+
+    test('two slow migrations: the second is not started without time for it, the first stays applied', async () => {
+      healthy();
+      const lambdaClock = fourSecondLambda();
+      const outcome = await gate(
+        { '0001_slow_a.sql': slow('slow_a'), '0002_slow_b.sql': slow('slow_b') },
+        { selfTestTimeoutMs: 500 },
+        () => lambdaClock.remaining() - 1_000,
+        500,
+      );
+      expect(outcome).toMatchObject({ verdict: 'Failed', applied: ['0001_slow_a'] });
+      expect(outcome.reason).toMatch(
+        /too little time left to run migrations safely \(-?\d+ ms before 0002_slow_b/,
+      );
+      expect(lambdaClock.remainingAtReport()).toBeGreaterThan(0);
+      expect(await history()).toEqual(['0001_slow_a']);
+      expect(await tableColumns('slow_b')).toEqual([]);
+      expectReported('Failed');
+    });
   });
 
   test('rejects an event that is not from CodeDeploy without reporting anything', async () => {

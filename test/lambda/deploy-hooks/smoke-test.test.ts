@@ -30,6 +30,8 @@ class FakeApi {
   idempotent = true;
   readStatus = 200;
   signInStatus = 200;
+  /** Reads and writes never answer (a front door stuck behind a slow dependency). */
+  stallWrites = false;
   private server!: Server;
   private readonly notes = new Map<string, { id: string; title: string }>();
   private readonly byKey = new Map<string, string>();
@@ -42,6 +44,7 @@ class FakeApi {
   }
 
   async stop(): Promise<void> {
+    this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -65,6 +68,7 @@ class FakeApi {
       return send(this.healthStatus, { status: this.healthStatus === 200 ? 'ok' : 'degraded' });
     if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(401, { message: 'unauthorized' });
     if (req.method === 'POST' && url === '/notes') {
+      if (this.stallWrites) return; // never answers
       const key = String(req.headers['idempotency-key'] ?? '');
       const existing = this.byKey.get(key);
       if (existing && this.idempotent) return send(201, this.notes.get(existing));
@@ -105,8 +109,12 @@ describe('smoke test (AfterAllowTraffic)', () => {
     await api.stop();
   });
 
-  function run(): Promise<SmokeOutcome> {
+  function run(
+    remainingMs: () => number = () => 120_000,
+    overrides: { requestTimeoutMs?: number; reportReserveMs?: number } = {},
+  ): Promise<SmokeOutcome> {
     const handler = createHandler({
+      reportReserveMs: overrides.reportReserveMs,
       logger,
       settings: {
         apiUrl: `${base}/`,
@@ -114,10 +122,10 @@ describe('smoke test (AfterAllowTraffic)', () => {
         passwordSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:smoke-AbCdEf',
         userPoolClientId: 'client-123',
         cognitoEndpoint: `${base}/cognito/`,
-        requestTimeoutMs: 2_000,
+        requestTimeoutMs: overrides.requestTimeoutMs ?? 2_000,
       },
     });
-    return handler(EVENT, { awsRequestId: 'req' });
+    return handler(EVENT, { awsRequestId: 'req', getRemainingTimeInMillis: remainingMs });
   }
 
   function expectReported(status: 'Succeeded' | 'Failed') {
@@ -190,6 +198,39 @@ describe('smoke test (AfterAllowTraffic)', () => {
     const outcome = await run();
     expect(outcome).toMatchObject({ verdict: 'Failed', step: 'health' });
     expect(outcome.reason).toMatch(/did not answer/);
+    expectReported('Failed');
+  });
+
+  test('a missing setting reports Failed at once, naming the variable', async () => {
+    const saved = { ...process.env };
+    try {
+      process.env.AWS_REGION = 'eu-west-1';
+      delete process.env.API_URL;
+      const handler = createHandler({ logger });
+      const outcome = await handler(EVENT, { awsRequestId: 'r', getRemainingTimeInMillis: () => 120_000 });
+      expect(outcome).toMatchObject({ verdict: 'Failed', step: 'settings' });
+      expect(outcome.reason).toMatch(/smoke test is misconfigured: environment variable API_URL is not set/);
+      expect(api.requests).toEqual([]);
+      expectReported('Failed');
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  test('a front door that stalls past the time budget reports Failed before the Lambda timeout', async () => {
+    api.stallWrites = true;
+    const deadline = Date.now() + 3_000; // a 3-second Lambda timeout, 1 second kept to report
+    const remaining = () => deadline - Date.now();
+    let remainingAtReport: number | undefined;
+    codedeploy.on(PutLifecycleEventHookExecutionStatusCommand).callsFake(() => {
+      remainingAtReport = remaining();
+      return {};
+    });
+    // Each request may take 60 s: only the total budget stops the hook.
+    const outcome = await run(remaining, { requestTimeoutMs: 60_000, reportReserveMs: 1_000 });
+    expect(outcome).toMatchObject({ verdict: 'Failed', step: 'budget' });
+    expect(outcome.reason).toMatch(/smoke test stopped: its time budget of \d+ ms .* is spent/);
+    expect(remainingAtReport).toBeGreaterThan(0);
     expectReported('Failed');
   });
 });
