@@ -6,6 +6,8 @@
  * traffic takes seconds. The table of simulated times is printed once, at the end.
  */
 import { run as drill } from '../../lib/cli/commands/drill';
+import { loadEnvironmentConfig } from '../../lib/config';
+import { ALARM_DELAY_MINUTES, canaryArithmetic } from '../../lib/deployment/canary-arithmetic';
 import { run as rollback } from '../../lib/cli/commands/rollback';
 import { synthEnvironment } from '../helpers/synth';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres';
@@ -88,7 +90,9 @@ function deploymentOwnAlarmsFired(world: World, before: number): string[] {
 function stoppedBy(message: string | undefined): string {
   const alarm = /Activated alarms: <([^>]+)>/.exec(message ?? '')?.[1];
   return alarm
-    ? alarm.replace(/^Production-Stateless-|^Shipshape-production-/, '').replace(/[0-9A-F]{8}$/, '')
+    ? alarm
+        .replace(/^(Production|Staging)-Stateless-|^Shipshape-(production|staging)-/, '')
+        .replace(/[0-9A-F]{8}$/, '')
     : 'no alarm';
 }
 
@@ -147,6 +151,52 @@ describe('canary deployments (production: 10% for 5 minutes, 2 requests/s)', () 
       world.store.sum('Shipshape/ServiceVersions', 'Requests', canary, d.createTime, d.fullTrafficAt!),
     ).toBeGreaterThanOrEqual(50);
   });
+});
+
+describe('the documented canary arithmetic, at each environment’s expected request rate', () => {
+  it.each(['production', 'staging'] as const)(
+    '%s: a version failing 20% is stopped inside the canary interval, with the arithmetic’s own alarm delay',
+    async (env) => {
+      const { deployment } = loadEnvironmentConfig(env);
+      const { world, clock } = await scenario(env, {
+        trafficPerMinute: deployment.expectedRequestsPerMinute,
+        secondHealthyVersion: true,
+      });
+      // Datapoints reach the alarms a minute late: the estimate the arithmetic itself uses.
+      world.alarms.ingestionDelayMs = ALARM_DELAY_MINUTES * MINUTE;
+      const errorRate = world.deployed.resource(
+        world.deployed.only('AWS::CloudWatch::Alarm', 'DeploymentErrorRateAlarm'),
+      );
+      const predicted = canaryArithmetic({
+        percentage: deployment.percentage,
+        requestsPerMinute: deployment.expectedRequestsPerMinute,
+        failingPercent: 20,
+        intervalMinutes: deployment.intervalMinutes,
+        errorRateThresholdPercent: Number(errorRate.Properties!.Threshold),
+        minimumRequestsPerMinute: Number(
+          /requests >= (\d+)/.exec(JSON.stringify(errorRate.Properties!.Metrics))![1],
+        ),
+      });
+      expect(predicted.tripsInsideInterval).toBe(true);
+
+      const d = world.deployNewCode(profile('v3 fails 20%', { serverErrorPercent: 20 }));
+      await finish(clock, d, 30 * MINUTE);
+      record(
+        `${env} canary at ${deployment.expectedRequestsPerMinute}/min, 1-min alarm delay`,
+        `deployment start → stopped (${stoppedBy(d.errorInformation?.message)}); interval ${deployment.intervalMinutes * 60}`,
+        d.status === 'Stopped' ? d.completeTime! - d.createTime : undefined,
+      );
+      expect({ status: d.status, code: d.errorInformation?.code }).toEqual({
+        status: 'Stopped',
+        code: 'ALARM_ACTIVE',
+      });
+      // Staging's 3-minute interval equals the arithmetic's 3 minutes to ALARM: the stop lands in
+      // the very minute the canary would end (the stand-in evaluates alarms before CodeDeploy's
+      // step in the same instant; AWS documents no such order, so in AWS this is a race).
+      expect(d.completeTime! - d.createTime).toBeLessThanOrEqual(predicted.minutesToAlarm! * MINUTE);
+      expect(d.fullTrafficAt).toBeUndefined();
+    },
+  );
 });
 
 describe('shipshape rollback', () => {

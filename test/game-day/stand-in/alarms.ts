@@ -17,8 +17,8 @@
  * a list function uses the series present in the period. Anything else fails loudly.
  * Composite alarms (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Composite_Alarm.html):
  * ALARM(), OK(), INSUFFICIENT_DATA(), AND, OR, NOT, TRUE, FALSE over other alarms' states.
- * Not modelled: ingestion delay (datapoints count the moment they are published), so every
- * measured time is a lower bound by CloudWatch's own delay of up to a minute or two.
+ * Ingestion delay is off by default (datapoints count the moment they are published, so every
+ * measured time is a lower bound); `ingestionDelayMs` hides the newest datapoints for a scenario.
  */
 import type { Dimensions, MetricStore } from './metrics';
 import { alarmArn, type DeployedTemplate, type Json } from './template';
@@ -93,6 +93,12 @@ export class AlarmEvaluator {
   public readonly notifications: Notification[] = [];
   /** Alarms the stand-in cannot evaluate, by name, with the reason. */
   public readonly unsupported = new Map<string, { reason: string; actions: string[] }>();
+
+  /**
+   * How long a datapoint takes to become visible to alarms. Default 0 (every measured time is
+   * then a lower bound); CloudWatch documents no bound, so a scenario can set an estimate.
+   */
+  public ingestionDelayMs = 0;
 
   constructor(
     template: DeployedTemplate,
@@ -216,7 +222,9 @@ export class AlarmEvaluator {
     let last: number | undefined;
     for (let i = alarm.evaluationPeriods; i >= 1; i--) {
       const start = end - i * alarm.periodMs;
-      const value = this.datapoint(alarm, alarm.returnId, start, start + alarm.periodMs);
+      // Datapoints not yet ingested are missing from the newest period(s).
+      const visibleEnd = Math.min(start + alarm.periodMs, now - this.ingestionDelayMs);
+      const value = visibleEnd > start ? this.datapoint(alarm, alarm.returnId, start, visibleEnd) : undefined;
       last = value;
       results.push(value === undefined ? undefined : compare(alarm.comparison, value, alarm.threshold));
     }
