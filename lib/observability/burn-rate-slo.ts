@@ -29,6 +29,16 @@ export abstract class SloIndicator {
 
   /** The error ratio (0..1) over windows of `period`. */
   public abstract errorRatio(period: Duration, label: string): cloudwatch.IMetric;
+
+  /**
+   * The error ratio over windows of `period`, counted as 0 in a window with fewer than
+   * `minimumBadEvents` bad events: a ratio measured on too few events to tell a burn from noise.
+   */
+  public abstract errorRatioWithEvidence(
+    period: Duration,
+    label: string,
+    minimumBadEvents: number,
+  ): cloudwatch.IMetric;
 }
 
 class RatioIndicator extends SloIndicator {
@@ -42,6 +52,23 @@ class RatioIndicator extends SloIndicator {
   public errorRatio(period: Duration, label: string): cloudwatch.IMetric {
     return new cloudwatch.MathExpression({
       expression: 'IF(total > 0, bad / total, 0)',
+      usingMetrics: {
+        bad: this.bad.with({ statistic: cloudwatch.Stats.SUM, period }),
+        total: this.total.with({ statistic: cloudwatch.Stats.SUM, period }),
+      },
+      period,
+      label,
+    });
+  }
+
+  public errorRatioWithEvidence(
+    period: Duration,
+    label: string,
+    minimumBadEvents: number,
+  ): cloudwatch.IMetric {
+    return new cloudwatch.MathExpression({
+      // bad >= 1 implies total >= 1: no division by zero.
+      expression: `IF(bad >= ${minimumBadEvents}, bad / total, 0)`,
       usingMetrics: {
         bad: this.bad.with({ statistic: cloudwatch.Stats.SUM, period }),
         total: this.total.with({ statistic: cloudwatch.Stats.SUM, period }),
@@ -69,6 +96,24 @@ class LatencyIndicator extends SloIndicator {
       label,
     });
   }
+
+  public errorRatioWithEvidence(
+    period: Duration,
+    label: string,
+    minimumBadEvents: number,
+  ): cloudwatch.IMetric {
+    const ms = this.threshold.toMilliseconds();
+    // Slow requests = samples × (1 − PR/100); SampleCount counts the samples.
+    return new cloudwatch.MathExpression({
+      expression: `IF(samples * (1 - fast / 100) >= ${minimumBadEvents}, 1 - (fast / 100), 0)`,
+      usingMetrics: {
+        fast: this.latency.with({ statistic: `PR(:${ms})`, period }),
+        samples: this.latency.with({ statistic: cloudwatch.Stats.SAMPLE_COUNT, period }),
+      },
+      period,
+      label,
+    });
+  }
 }
 
 /** One multi-window burn-rate alert: fires when both windows burn faster than `burnRate`. */
@@ -83,6 +128,17 @@ export interface BurnRateWindow {
   readonly shortWindow: Duration;
   /** `page` wakes someone up; `ticket` is for working hours. */
   readonly severity: 'page' | 'ticket';
+  /**
+   * When set, the short window alone also fires the alert once it holds at least this many bad
+   * events at `burnRate` or faster. The workbook's long window exists to demand evidence before
+   * paging; a short window with enough bad events is that evidence, so a 14.4× burn of a busy
+   * API pages within one short window instead of after (almost) the whole long window. A quiet
+   * API, whose short window never holds enough bad events to tell a burn from noise (at 10
+   * requests a minute a single error is a 40× burn of a 99.9% target), still waits for the long
+   * window.
+   * @default - only both windows together fire the alert
+   */
+  readonly minimumBadEvents?: number;
 }
 
 /**
@@ -96,6 +152,9 @@ export const SRE_WORKBOOK_WINDOWS: readonly BurnRateWindow[] = [
     longWindow: Duration.hours(1),
     shortWindow: Duration.minutes(5),
     severity: 'page',
+    // Poisson: at a 0.5x burn (half the budget) a 5-minute window expecting 0.3 bad events (2
+    // requests/s, 99.9%) holds 6 or more with probability ~1e-6; at 14.4x it expects 8.6.
+    minimumBadEvents: 6,
   },
   {
     name: 'SlowBurn',
@@ -151,7 +210,12 @@ export interface BurnRateAlerts {
   readonly threshold: number;
   readonly longAlarm: cloudwatch.Alarm;
   readonly shortAlarm: cloudwatch.Alarm;
-  /** Fires when both windows breach; carries the notification actions. */
+  /**
+   * The short window with at least `minimumBadEvents` bad events (only when the window sets it):
+   * fires the alert on its own.
+   */
+  readonly evidenceAlarm?: cloudwatch.Alarm;
+  /** Fires when both windows breach (or the evidence alarm does); carries the notification actions. */
   readonly alarm: cloudwatch.CompositeAlarm;
 }
 
@@ -170,12 +234,21 @@ export interface BurnRateAlerts {
  *   becomes that many consecutive daily datapoints that must ALL breach. That is stricter than
  *   the workbook's 3-day average: two bad days and one good day do not open a ticket.
  *
+ * One addition to the workbook: a window with `minimumBadEvents` (the default fast burn: 6) also
+ * fires on its short window alone once that window holds enough bad events, so a 14.4× burn of
+ * a busy API pages in about 5 minutes, not after most of an hour; on a quiet API the long window
+ * still gates (see {@link BurnRateWindow.minimumBadEvents}).
+ *
  * Periods without traffic count as no errors (missing data is not breaching).
  */
 export class BurnRateSlo extends Construct {
   /** Alerts per window, in the order given (fastest first). */
   public readonly alerts: BurnRateAlerts[];
-  /** The fastest page-severity window's short-window alarm: sensitive enough for a canary. */
+  /**
+   * The fastest page-severity window's short-window alarm, sensitive enough for a canary; its
+   * evidence alarm when the window sets `minimumBadEvents`, so that a single error on a quiet API
+   * (a 40× burn at 10 requests a minute) does not roll a deployment back.
+   */
   public readonly fastBurnShortWindowAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: BurnRateSloProps) {
@@ -212,17 +285,38 @@ export class BurnRateSlo extends Construct {
         props,
         name,
       );
+      const evidenceAlarm =
+        window.minimumBadEvents === undefined
+          ? undefined
+          : this.windowAlarm(
+              `${window.name}ShortEvidence`,
+              window,
+              window.shortWindow,
+              threshold,
+              props,
+              name,
+              window.minimumBadEvents,
+            );
+      const bothWindows = cloudwatch.AlarmRule.allOf(
+        cloudwatch.AlarmRule.fromAlarm(longAlarm, cloudwatch.AlarmState.ALARM),
+        cloudwatch.AlarmRule.fromAlarm(shortAlarm, cloudwatch.AlarmState.ALARM),
+      );
+      const evidence = evidenceAlarm
+        ? ` or over ${describe(window.shortWindow)} with at least ${window.minimumBadEvents} bad events`
+        : '';
       const alarm = new cloudwatch.CompositeAlarm(this, window.name, {
         compositeAlarmName: name(window.name),
         alarmDescription: [
-          `${props.sloName} SLO (${props.objective}) is burning its error budget at ${window.burnRate}x or faster over both ${describe(window.longWindow)} and ${describe(window.shortWindow)} (error ratio >= ${formatRatio(threshold)}).`,
+          `${props.sloName} SLO (${props.objective}) is burning its error budget at ${window.burnRate}x or faster over both ${describe(window.longWindow)} and ${describe(window.shortWindow)}${evidence} (error ratio >= ${formatRatio(threshold)}).`,
           `Severity: ${window.severity}. Budget: ${formatRatio(budget)} errors over 30 days.`,
           `Runbook: ${props.runbookUrl}`,
         ].join('\n'),
-        alarmRule: cloudwatch.AlarmRule.allOf(
-          cloudwatch.AlarmRule.fromAlarm(longAlarm, cloudwatch.AlarmState.ALARM),
-          cloudwatch.AlarmRule.fromAlarm(shortAlarm, cloudwatch.AlarmState.ALARM),
-        ),
+        alarmRule: evidenceAlarm
+          ? cloudwatch.AlarmRule.anyOf(
+              bothWindows,
+              cloudwatch.AlarmRule.fromAlarm(evidenceAlarm, cloudwatch.AlarmState.ALARM),
+            )
+          : bothWindows,
         ...(faster
           ? {
               actionsSuppressor: faster,
@@ -234,12 +328,12 @@ export class BurnRateSlo extends Construct {
       const topic = window.severity === 'page' ? props.pageTopic : props.ticketTopic;
       alarm.addAlarmAction(new actions.SnsAction(topic));
       alarm.addOkAction(new actions.SnsAction(topic));
-      this.alerts.push({ window, threshold, longAlarm, shortAlarm, alarm });
+      this.alerts.push({ window, threshold, longAlarm, shortAlarm, evidenceAlarm, alarm });
       faster = alarm;
     }
 
     const fastest = this.alerts.find((a) => a.window.severity === 'page') ?? this.alerts[0];
-    this.fastBurnShortWindowAlarm = fastest.shortAlarm;
+    this.fastBurnShortWindowAlarm = fastest.evidenceAlarm ?? fastest.shortAlarm;
   }
 
   private windowAlarm(
@@ -249,6 +343,7 @@ export class BurnRateSlo extends Construct {
     threshold: number,
     props: BurnRateSloProps,
     name: (suffix: string) => string | undefined,
+    minimumBadEvents?: number,
   ): cloudwatch.Alarm {
     const seconds = length.toSeconds();
     const period = seconds > MAX_PERIOD.toSeconds() ? MAX_PERIOD : length;
@@ -259,7 +354,14 @@ export class BurnRateSlo extends Construct {
         `Input of the ${props.sloName} ${window.name} burn-rate alert: error ratio over ${describe(length)} >= ${formatRatio(threshold)} (${window.burnRate}x the budget). No action of its own; the composite alarm notifies.`,
         `Runbook: ${props.runbookUrl}`,
       ].join('\n'),
-      metric: props.indicator.errorRatio(period, `${props.sloName} error ratio (${describe(period)})`),
+      metric:
+        minimumBadEvents === undefined
+          ? props.indicator.errorRatio(period, `${props.sloName} error ratio (${describe(period)})`)
+          : props.indicator.errorRatioWithEvidence(
+              period,
+              `${props.sloName} error ratio (${describe(period)}, ${minimumBadEvents}+ bad events)`,
+              minimumBadEvents,
+            ),
       threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: periods,

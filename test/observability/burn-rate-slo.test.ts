@@ -93,7 +93,10 @@ describe('BurnRateSlo', () => {
       Properties: { AlarmName: 'Test-Availability-FastBurn' },
     });
     const props = (Object.values(composite)[0] as { Properties: Record<string, unknown> }).Properties;
-    expect(JSON.stringify(props.AlarmRule)).toMatch(/ALARM\(.*FastBurnLong.*\) AND ALARM\(.*FastBurnShort/);
+    // Both windows, or the short window with enough bad events to be evidence on its own.
+    expect(JSON.stringify(props.AlarmRule)).toMatch(
+      /\(ALARM\(.*FastBurnLong.*\) AND ALARM\(.*FastBurnShort[^E]*\)\) OR ALARM\(.*FastBurnShortEvidence/,
+    );
     expect(props.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Page/) }]);
     expect(props.OKActions).toEqual([{ Ref: expect.stringMatching(/^Page/) }]);
     template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
@@ -123,7 +126,7 @@ describe('BurnRateSlo', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Array<{
       Properties: Record<string, unknown>;
     }>;
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(7); // long + short per window, and the fast burn's evidence alarm
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toBeUndefined();
       expect(alarm.Properties.AlarmDescription).toMatch(
@@ -144,10 +147,63 @@ describe('BurnRateSlo', () => {
     });
   });
 
-  test('exposes the fast-burn short-window alarm for deployment rollbacks', () => {
+  test('the fast burn pages on its 5-minute window alone only with at least 6 bad events in it', () => {
+    const { template } = build(99.9);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Test-Availability-FastBurnShortEvidence',
+      Threshold: Match.anyValue(),
+      EvaluationPeriods: 1,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'IF(bad >= 6, bad / total, 0)' }),
+        Match.objectLike({ Id: 'bad', MetricStat: Match.objectLike({ Stat: 'Sum', Period: 300 }) }),
+      ]),
+    });
+    // The slower windows keep the workbook's pair only.
+    const slow = template.findResources('AWS::CloudWatch::CompositeAlarm', {
+      Properties: { AlarmName: 'Test-Availability-SlowBurn' },
+    });
+    expect(JSON.stringify(Object.values(slow)[0])).not.toContain(' OR ');
+  });
+
+  test('a latency SLO counts slow requests as samples × (1 − PR) for the evidence alarm', () => {
+    const { template } = build(99, SloIndicator.latency(latency, Duration.millis(500)));
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Test-Availability-FastBurnShortEvidence',
+      Threshold: Match.anyValue(),
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'IF(samples * (1 - fast / 100) >= 6, 1 - (fast / 100), 0)' }),
+        Match.objectLike({
+          Id: 'samples',
+          MetricStat: Match.objectLike({ Stat: 'SampleCount', Period: 300 }),
+        }),
+      ]),
+    });
+  });
+
+  test('without minimumBadEvents a window is the plain pair, and the rollback alarm its short window', () => {
+    const stack = new Stack(newTestApp(), 'Plain');
+    const topic = new sns.Topic(stack, 'Topic');
+    const slo = new BurnRateSlo(stack, 'Availability', {
+      sloName: 'Availability',
+      objective: '99.9% of requests succeed',
+      indicator: SloIndicator.ratio(errors, requests),
+      targetPercent: 99.9,
+      pageTopic: topic,
+      ticketTopic: topic,
+      runbookUrl: 'https://example.com/runbooks/slo-burn-rate.md',
+      windows: SRE_WORKBOOK_WINDOWS.map(({ minimumBadEvents: _none, ...window }) => window),
+    });
+    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    expect(slo.alerts[0].evidenceAlarm).toBeUndefined();
+    expect(stack.resolve(slo.fastBurnShortWindowAlarm.alarmName)).toEqual({
+      Ref: expect.stringMatching(/^AvailabilityFastBurnShort[0-9A-F]{8}$/),
+    });
+  });
+
+  test('exposes the fast-burn evidence alarm for deployment rollbacks (a single error on a quiet API rolls nothing back)', () => {
     const { slo, stack } = build(99.9);
     expect(stack.resolve(slo.fastBurnShortWindowAlarm.alarmName)).toEqual({
-      Ref: expect.stringMatching(/^AvailabilityFastBurnShort/),
+      Ref: expect.stringMatching(/^AvailabilityFastBurnShortEvidence/),
     });
     expect(slo.alerts.map((a) => a.window.name)).toEqual(['FastBurn', 'SlowBurn', 'BudgetBurn']);
   });

@@ -148,10 +148,10 @@ describe.each(['staging', 'production'] as const)('observability in %s', (env) =
     expect(stats).toEqual([['ApiId'], ['ApiId']]);
   });
 
-  test('the deployment group rolls back on the availability fast-burn short-window alarm', () => {
+  test('the deployment group rolls back on the availability fast-burn short window with 6+ errors in it', () => {
     const obs = s.e.stage.stateless.observability;
     expect(obs.deploymentRollbackAlarms).toEqual([obs.availabilitySlo!.fastBurnShortWindowAlarm]);
-    expect(obs.availabilitySlo!.fastBurnShortWindowAlarm.node.id).toBe('FastBurnShort');
+    expect(obs.availabilitySlo!.fastBurnShortWindowAlarm.node.id).toBe('FastBurnShortEvidence');
   });
 
   test('monthly budget from config alerts the ticket topic', () => {
