@@ -57,12 +57,13 @@ export const staging = {
     logRetentionDays: 30,
   },
   deployment: {
-    // Staging shifts faster: 50% for three minutes (the rollback alarms' evaluation window:
-    // 2 of 3 one-minute datapoints), then the rest. At 30 requests a minute the canary serves
+    // Staging shifts a larger share: 50% for four minutes, then the rest. A failing version puts
+    // the rollback alarms in ALARM after about three minutes (2 of 3 one-minute datapoints plus
+    // the evaluation delay), a minute before the shift. At 30 requests a minute the canary serves
     // 15, above the alarms' 10-request minimum.
     strategy: 'canary',
     percentage: 50,
-    intervalMinutes: 3,
+    intervalMinutes: 4,
     expectedRequestsPerMinute: 30,
   },
   jobs: {

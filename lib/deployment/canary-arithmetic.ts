@@ -23,8 +23,18 @@ export const DATAPOINTS_TO_ALARM = 2;
  */
 export const ALARM_DELAY_MINUTES = 1;
 
-/** The alarms' evaluation window, minutes: a canary interval shorter than it is refused. */
+/** The alarms' evaluation window, minutes. */
 export const EVALUATION_WINDOW_MINUTES = EVALUATION_PERIODS * ALARM_PERIOD_MINUTES;
+
+/**
+ * The shortest canary interval synth accepts, minutes: longer than the time a breaching canary
+ * needs to put the alarm in ALARM (DATAPOINTS_TO_ALARM minutes plus the delay), and never shorter
+ * than the evaluation window.
+ */
+export const MINIMUM_CANARY_INTERVAL_MINUTES = Math.max(
+  EVALUATION_WINDOW_MINUTES,
+  DATAPOINTS_TO_ALARM * ALARM_PERIOD_MINUTES + ALARM_DELAY_MINUTES + 1,
+);
 
 /** Inputs of {@link canaryArithmetic}. */
 export interface CanaryArithmeticInput {
@@ -54,7 +64,11 @@ export interface CanaryArithmetic {
   readonly breaches: boolean;
   /** Minutes from the start of the canary until the alarm is in ALARM; undefined if it never is. */
   readonly minutesToAlarm: number | undefined;
-  /** The alarm is in ALARM before the canary interval ends, so CodeDeploy rolls back at P%. */
+  /**
+   * The alarm is in ALARM strictly before the canary interval ends, so CodeDeploy rolls back at
+   * P%. "At the same minute" does not count: CloudWatch's evaluation and CodeDeploy's next shift
+   * are not ordered by any documented rule, so that is a race the failing version may win.
+   */
   readonly tripsInsideInterval: boolean;
 }
 
@@ -77,6 +91,6 @@ export function canaryArithmetic(input: CanaryArithmeticInput): CanaryArithmetic
     reachesMinimum,
     breaches,
     minutesToAlarm,
-    tripsInsideInterval: minutesToAlarm !== undefined && minutesToAlarm <= input.intervalMinutes,
+    tripsInsideInterval: minutesToAlarm !== undefined && minutesToAlarm < input.intervalMinutes,
   };
 }

@@ -2,7 +2,7 @@
 // setting, the value received and what is allowed. Values that are unresolved tokens are skipped.
 import { type Duration, Token } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { canaryArithmetic, EVALUATION_WINDOW_MINUTES } from './canary-arithmetic';
+import { canaryArithmetic, MINIMUM_CANARY_INTERVAL_MINUTES } from './canary-arithmetic';
 import type { TrafficShift } from './props';
 
 /** The settings {@link validateSafeDeployment} checks, with defaults applied. */
@@ -50,9 +50,9 @@ export function validateSafeDeployment(scope: Construct, s: ResolvedDeploymentSe
       `${where}: trafficShift.interval must be whole minutes from 1 to 60, got ${s.interval.toHumanString()}; use Duration.minutes(n)`,
     );
   }
-  if (minutes < EVALUATION_WINDOW_MINUTES) {
+  if (minutes < MINIMUM_CANARY_INTERVAL_MINUTES) {
     throw new Error(
-      `${where}: trafficShift.interval of ${minutes} minute(s) is shorter than the rollback alarms' evaluation window (${EVALUATION_WINDOW_MINUTES} minutes): a failing version would be at 100% before any alarm could fire. Use Duration.minutes(${EVALUATION_WINDOW_MINUTES}) or more.`,
+      `${where}: trafficShift.interval of ${minutes} minute(s) does not outlast the rollback alarms (2 of 3 one-minute datapoints plus about a minute until ALARM): a failing version could reach 100% before any alarm fires. Use Duration.minutes(${MINIMUM_CANARY_INTERVAL_MINUTES}) or more.`,
     );
   }
   if (known(s.expectedRequestsPerMinute) && known(s.percentage) && known(s.minimumRequests)) {

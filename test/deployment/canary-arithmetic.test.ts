@@ -2,6 +2,7 @@ import {
   canaryArithmetic,
   DATAPOINTS_TO_ALARM,
   EVALUATION_WINDOW_MINUTES,
+  MINIMUM_CANARY_INTERVAL_MINUTES,
 } from '../../lib/deployment/canary-arithmetic';
 
 /** Production's settings: 10% for 5 minutes at 300 requests a minute, 5% threshold, minimum 10. */
@@ -46,17 +47,39 @@ describe('canary arithmetic', () => {
     const math = canaryArithmetic({ ...production, intervalMinutes: 2, failingPercent: 50 });
     expect(math.minutesToAlarm).toBe(3);
     expect(math.tripsInsideInterval).toBe(false);
-    // The synth rule (interval >= evaluation window) is exactly what makes a breaching canary trip.
-    expect(math.minutesToAlarm).toBeLessThanOrEqual(EVALUATION_WINDOW_MINUTES);
+    // The synth rule (interval >= MINIMUM_CANARY_INTERVAL_MINUTES) is exactly what makes a breaching canary trip.
+    expect(math.minutesToAlarm).toBeLessThan(MINIMUM_CANARY_INTERVAL_MINUTES);
     expect(DATAPOINTS_TO_ALARM).toBeLessThan(EVALUATION_WINDOW_MINUTES);
+    expect(
+      canaryArithmetic({
+        ...production,
+        intervalMinutes: MINIMUM_CANARY_INTERVAL_MINUTES,
+        failingPercent: 50,
+      }).tripsInsideInterval,
+    ).toBe(true);
   });
 
-  test("staging's 50% for 3 minutes at 30 requests a minute trips right at the end of the interval", () => {
+  test('an alarm due in the very minute the interval ends does not count: that is a race', () => {
     const math = canaryArithmetic({
       ...production,
       percentage: 50,
       requestsPerMinute: 30,
       intervalMinutes: 3,
+      failingPercent: 20,
+    });
+    expect(math).toMatchObject({
+      canaryRequestsPerMinute: 15,
+      minutesToAlarm: 3,
+      tripsInsideInterval: false,
+    });
+  });
+
+  test("staging's 50% for 4 minutes at 30 requests a minute trips a minute before the shift", () => {
+    const math = canaryArithmetic({
+      ...production,
+      percentage: 50,
+      requestsPerMinute: 30,
+      intervalMinutes: 4,
       failingPercent: 20,
     });
     expect(math).toMatchObject({ canaryRequestsPerMinute: 15, minutesToAlarm: 3, tripsInsideInterval: true });

@@ -23,7 +23,7 @@ function synthWithDeployment(name: EnvironmentName) {
 }
 
 describe.each([
-  ['staging', { Type: 'TimeBasedCanary', TimeBasedCanary: { CanaryPercentage: 50, CanaryInterval: 3 } }, 800],
+  ['staging', { Type: 'TimeBasedCanary', TimeBasedCanary: { CanaryPercentage: 50, CanaryInterval: 4 } }, 800],
   [
     'production',
     { Type: 'TimeBasedCanary', TimeBasedCanary: { CanaryPercentage: 10, CanaryInterval: 5 } },

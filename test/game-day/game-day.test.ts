@@ -190,10 +190,10 @@ describe('the documented canary arithmetic, at each environment’s expected req
         status: 'Stopped',
         code: 'ALARM_ACTIVE',
       });
-      // Staging's 3-minute interval equals the arithmetic's 3 minutes to ALARM: the stop lands in
-      // the very minute the canary would end (the stand-in evaluates alarms before CodeDeploy's
-      // step in the same instant; AWS documents no such order, so in AWS this is a race).
+      // The stop lands by the arithmetic's minutes to ALARM, strictly inside the interval (synth
+      // refuses an interval that would leave the alarm and the shift to race).
       expect(d.completeTime! - d.createTime).toBeLessThanOrEqual(predicted.minutesToAlarm! * MINUTE);
+      expect(d.completeTime! - d.createTime).toBeLessThan(deployment.intervalMinutes * MINUTE);
       expect(d.fullTrafficAt).toBeUndefined();
     },
   );
