@@ -21,7 +21,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Pool } from 'pg';
+import { Client, Pool, type PoolClient } from 'pg';
 import { defaultMigrationsDir, migrate } from '../../lib/migrations';
 
 export const TEST_DATABASE_URL =
@@ -221,4 +221,33 @@ export async function createTestDatabase(
       );
     },
   };
+}
+
+/**
+ * Runs `work` in a transaction as database `role` (SET LOCAL ROLE), with `app.caller_id` set the
+ * way the service sets it, then rolls back (or commits, to seed data): the grants and row-level
+ * security a function's role really has.
+ */
+export async function asRole<T>(
+  db: TestDatabase,
+  role: string,
+  callerId: string | undefined,
+  work: (client: PoolClient) => Promise<T>,
+  commit = false,
+): Promise<T> {
+  const client = await db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SET LOCAL ROLE ${client.escapeIdentifier(role)}`);
+    if (callerId !== undefined)
+      await client.query("SELECT set_config('app.caller_id', $1, true)", [callerId]);
+    const result = await work(client);
+    await client.query(commit ? 'COMMIT' : 'ROLLBACK');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
 }

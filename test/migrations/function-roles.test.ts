@@ -6,7 +6,7 @@
  * release in which the previous versions still sign in as it.
  */
 import type { PoolClient } from 'pg';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres';
+import { asRole, createTestDatabase, type TestDatabase } from '../helpers/postgres';
 
 type Role =
   | 'shipshape_api'
@@ -30,29 +30,13 @@ let db: TestDatabase;
 let aliceNote: string;
 let outboxId: string;
 
-/** Runs `work` in a transaction as `role` with `app.caller_id` set, then rolls back (or commits). */
-async function as<T>(
+/** {@link asRole} on this file's database. */
+const as = <T>(
   role: Role,
   callerId: string | undefined,
   work: (client: PoolClient) => Promise<T>,
   commit = false,
-): Promise<T> {
-  const client = await db.pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(`SET LOCAL ROLE ${client.escapeIdentifier(role)}`);
-    if (callerId !== undefined)
-      await client.query("SELECT set_config('app.caller_id', $1, true)", [callerId]);
-    const result = await work(client);
-    await client.query(commit ? 'COMMIT' : 'ROLLBACK');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
-}
+): Promise<T> => asRole(db, role, callerId, work, commit);
 
 /** The SQLSTATE `sql` fails with as `role` (undefined when it succeeds). */
 async function sqlStateOf(role: Role, sql: string, params: unknown[] = [], callerId = ALICE) {

@@ -5,7 +5,7 @@
  */
 import type { PoolClient } from 'pg';
 import { loadMigrations } from '../../lib/migrations';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres';
+import { asRole, createTestDatabase, type TestDatabase } from '../helpers/postgres';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -13,32 +13,13 @@ beforeAll(async () => {
 });
 afterAll(() => db.drop());
 
-/**
- * Runs `work` in a transaction as `role`, with `app.caller_id` set the way the service sets it,
- * then rolls back (or commits, to seed data).
- */
-async function as<T>(
+/** {@link asRole} on this file's database. */
+const as = <T>(
   role: 'app' | 'restore_verifier',
   callerId: string | undefined,
   work: (client: PoolClient) => Promise<T>,
   commit = false,
-): Promise<T> {
-  const client = await db.pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(`SET LOCAL ROLE ${role}`);
-    if (callerId !== undefined)
-      await client.query("SELECT set_config('app.caller_id', $1, true)", [callerId]);
-    const result = await work(client);
-    await client.query(commit ? 'COMMIT' : 'ROLLBACK');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
-}
+): Promise<T> => asRole(db, role, callerId, work, commit);
 
 /** Runs `work` as `role` and returns the SQLSTATE it failed with. */
 async function sqlStateOf(
