@@ -166,8 +166,16 @@ try {
   const [[instanceId]] = ofType('AWS::RDS::DBInstance');
   const [[aliasId]] = ofType('AWS::Lambda::Alias');
 
-  // RestoreVerification on the team's own instance: a state machine that restores it.
-  check(ofType('AWS::StepFunctions::StateMachine').length === 1, 'no restore-verification state machine');
+  // RestoreVerification on the team's own instance: the state machine that restores it, and the
+  // one that cleans up after an execution that failed, timed out or was aborted.
+  check(
+    ofType('AWS::StepFunctions::StateMachine').length === 2,
+    'no restore-verification and cleanup state machines',
+  );
+  check(
+    ofType('AWS::Events::Rule').some(([, r]) => ref(r).includes('Step Functions Execution Status Change')),
+    'no rule starts the restore-verification cleanup when an execution ends badly',
+  );
   check(
     ofType('AWS::IAM::Policy').some(
       ([, p]) => ref(p).includes('rds:RestoreDBInstanceToPointInTime') && ref(p).includes(instanceId),
